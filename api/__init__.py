@@ -1,0 +1,1 @@
+"""The HTTP service, its authentication, the CLI and the settings."""

@@ -1,0 +1,80 @@
+"""The FastAPI application: wiring, health, readiness, metrics and the console."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Response
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api import errors
+from api.routes import router
+from api.settings import Settings, get_settings
+from detectors.desk import FraudDesk
+from detectors.score import Scorer
+from graph.errors import StoreUnavailable
+from graph.normalise import Normaliser
+from graph.store import GraphStore, open_store
+
+log = logging.getLogger("ringsight")
+CONSOLE = Path(__file__).parent / "console"
+
+
+def build_desk(settings: Settings, store: GraphStore | None = None) -> FraudDesk:
+    """The desk for these settings (opening the configured store unless one is given)."""
+    if store is None:
+        store = open_store(settings.graph_url, **settings.neo4j_options()) if settings.graph_url.startswith(
+            ("neo4j", "bolt")) else open_store(settings.graph_url)
+    normaliser = Normaliser(settings.pii_key.get_secret_value().encode(), settings.phone_region)
+    return FraudDesk(store, normaliser, Scorer.default(settings.config_path, settings.model_path))
+
+
+def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.desk = build_desk(settings, store)
+        log.info("ringsight ready on %s (model %s)", settings.graph_url.split("@")[-1],
+                 app.state.desk.scorer.model.version)
+        yield
+        if store is None:
+            app.state.desk.store.close()
+
+    app = FastAPI(
+        title="ringsight",
+        version="0.1.0",
+        summary="Fraud scores with reasons from a graph of applicants and the identifiers they share.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"], summary="The process is alive")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], summary="The store answers")
+    def readyz() -> JSONResponse:
+        try:
+            app.state.desk.store.ping()
+        except StoreUnavailable as exc:
+            return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ready", "model_version": app.state.desk.scorer.model.version})
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.mount("/console/static", StaticFiles(directory=CONSOLE), name="console")
+
+    @app.get("/console", include_in_schema=False)
+    def console() -> FileResponse:
+        return FileResponse(CONSOLE / "index.html")
+
+    return app

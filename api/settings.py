@@ -1,0 +1,70 @@
+"""Every setting of ringsight, in one pydantic-settings class.
+
+Settings come from the environment (``RINGSIGHT_`` prefix) or a ``.env`` file.
+Read them through :func:`get_settings`, which is cached; tests clear the cache
+to override.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_PII_KEY = "ringsight-development-key-change-me"
+DEV_API_KEYS = {"dev-scorer": "scorer", "dev-investigator": "investigator", "dev-admin": "admin"}
+
+Role = Literal["scorer", "investigator", "admin"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RINGSIGHT_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    graph_url: str = "sqlite:///ringsight.db"
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr = SecretStr("")
+    neo4j_database: str = "neo4j"
+    neo4j_pool_size: int = Field(50, ge=1)
+    neo4j_timeout_seconds: float = Field(5.0, gt=0)
+    pii_key: SecretStr = SecretStr(DEV_PII_KEY)
+    phone_region: str = "CN"
+    api_keys: dict[str, Role] = Field(default_factory=lambda: dict(DEV_API_KEYS))
+    store_outage_policy: Literal["fail_closed", "fail_open"] = "fail_closed"
+    model_path: str | None = None
+    config_path: str | None = None
+    monitoring: bool = True
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _keys_from_json(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _no_default_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            if self.pii_key.get_secret_value() == DEV_PII_KEY:
+                raise ValueError("RINGSIGHT_PII_KEY must be set to a secret in production")
+            if set(self.api_keys) & set(DEV_API_KEYS):
+                raise ValueError("RINGSIGHT_API_KEYS must not contain the development keys in production")
+        if len(self.pii_key.get_secret_value()) < 16:
+            raise ValueError("RINGSIGHT_PII_KEY must be at least 16 characters")
+        return self
+
+    def neo4j_options(self) -> dict[str, object]:
+        return {
+            "user": self.neo4j_user,
+            "password": self.neo4j_password.get_secret_value(),
+            "database": self.neo4j_database,
+            "pool_size": self.neo4j_pool_size,
+            "timeout": self.neo4j_timeout_seconds,
+        }
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

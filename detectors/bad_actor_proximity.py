@@ -1,0 +1,90 @@
+"""Links to known bad actors.
+
+Walks the applicant-identifier graph outwards from the applicant, one hop
+at a time (applicant -> identifier is one hop), up to ``max_hops``, never
+through hubs or allow-listed identifiers, and reports the confirmed-fraud
+applicants and identifiers it reaches with the shortest path to each.
+"""
+
+from __future__ import annotations
+
+from detectors.signals import Observation, ScoringContext
+from graph.normalise import applicant_node
+
+NAME = "bad_actor_proximity"
+
+
+def _path(parent: dict[str, str | None], node: str) -> list[str]:
+    out = [node]
+    while (prev := parent.get(out[-1])) is not None:
+        out.append(prev)
+    return out[::-1]
+
+
+def observe(ctx: ScoringContext) -> list[Observation]:
+    start = applicant_node(ctx.subject)
+    own_label = ctx.labels([start]).get(start)
+    parent: dict[str, str | None] = {start: None}
+    for nid in ctx.identifiers():
+        parent[nid] = start
+    found: list[tuple[int, str]] = []
+    frontier = list(ctx.identifiers())
+    hops = 1
+    blocked: set[str] = set()
+    while frontier and hops <= ctx.params.max_hops:
+        labels = ctx.labels(frontier)
+        for nid in frontier:
+            label = labels.get(nid)
+            if label is None:
+                continue
+            if label.status == "confirmed_fraud":
+                found.append((hops, nid))
+            elif label.status in ("allow_listed", "cleared"):
+                blocked.add(nid)
+        if hops == ctx.params.max_hops:
+            break
+        if frontier[0].startswith("applicant:"):
+            keys = [n.split(":", 1)[1] for n in frontier if n not in blocked]
+            nxt: list[str] = []
+            for key, ids in sorted(ctx.store.applicant_identifiers(keys, ctx.as_of).items()):
+                for nid in ids:
+                    if nid not in parent:
+                        parent[nid] = applicant_node(key)
+                        nxt.append(nid)
+        else:
+            open_ids = [n for n in frontier if n not in blocked]
+            usage = ctx.store.identifier_usage(open_ids, ctx.as_of, 0.0, ctx.params.hub_limit)
+            nxt = []
+            for nid in sorted(usage):
+                for member in usage[nid].members:
+                    node = applicant_node(member)
+                    if node not in parent:
+                        parent[node] = nid
+                        nxt.append(node)
+        frontier = sorted(nxt)
+        hops += 1
+
+    direct = [n for h, n in found if h == 1]
+    fraud_people = sorted((h, n) for h, n in found if n.startswith("applicant:"))
+    is_flagged = own_label is not None and own_label.status == "confirmed_fraud"
+    nearest = min((h for h, _ in found), default=0)
+    proximity = max((1.0 / (h - 1) for h, n in fraud_people if h > 1), default=0.0)
+    paths = [_path(parent, n) for _, n in sorted(found)[:5]]
+    return [
+        Observation(
+            "bad_actor_direct",
+            1.0 if (direct or is_flagged) else 0.0,
+            "The applicant is confirmed fraud." if is_flagged else (
+                f"Uses {len(direct)} identifier(s) confirmed as fraud." if direct else
+                "Uses no identifier confirmed as fraud."),
+            {"identifiers": direct, "applicant_flagged": is_flagged},
+        ),
+        Observation(
+            "bad_actor_proximity",
+            proximity,
+            f"{len(fraud_people)} confirmed-fraud applicant(s) within {ctx.params.max_hops} hops"
+            + (f"; the nearest is {nearest} hop(s) away." if found else "."),
+            {"confirmed_fraud_within_k": len(fraud_people), "k": ctx.params.max_hops,
+             "nearest_hops": nearest, "paths": paths},
+        ),
+    ]

@@ -1,0 +1,267 @@
+"""The store contract: what detectors, the API and batch runs need from a graph.
+
+Two backends implement it: :class:`graph.embedded.EmbeddedStore` (SQLite on
+disk plus an in-memory index; ``sqlite:///path`` or ``memory://``) and
+:class:`graph.neo4j_store.Neo4jStore` (``neo4j://``, ``bolt://``,
+``neo4j+s://``). Each read method is one or two parameterised Cypher queries
+on Neo4j. Both must give the same answers on the same data; the parity tests
+hold them to it.
+
+Times are epoch seconds (UTC). Reads that take ``as_of`` see only
+applications submitted strictly before it, so an application can be scored
+with exactly what came before it (no look-ahead).
+
+Node ids are ``kind:key`` strings: ``applicant:<hash>``,
+``application:<application id>``, ``device:<hash>``, ``phone:<hash>`` ...
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from graph.normalise import NormalisedApplication
+
+LabelStatus = Literal["confirmed_fraud", "cleared", "allow_listed"]
+LABEL_STATUSES: tuple[str, ...] = ("confirmed_fraud", "cleared", "allow_listed")
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """The current investigator label of a node, with who, when and why."""
+
+    node_id: str
+    status: str
+    by: str
+    at: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierUsage:
+    """How one identifier was used before ``as_of``.
+
+    ``recent`` holds ``(ts, applicant_key)`` of applications within the
+    requested window, newest last. ``members`` lists the distinct applicants
+    when there are at most ``expand_limit`` of them and is empty otherwise: a
+    hub is counted, never expanded.
+    """
+
+    node_id: str
+    applicants: int
+    applications: int
+    first_ts: float
+    last_ts: float
+    recent: tuple[tuple[float, str], ...]
+    members: tuple[str, ...]
+    display: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GraphNode:
+    id: str
+    kind: str
+    label: str
+    props: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GraphEdge:
+    source: str
+    target: str
+    type: str
+    ts: float | None = None
+
+
+@dataclass(slots=True)
+class Subgraph:
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RingRecord:
+    """One ring written by a batch run."""
+
+    ring_id: str
+    run_id: str
+    members: tuple[str, ...]
+    score: float
+    features: dict[str, Any]
+    identifiers: tuple[str, ...] = ()
+    lineage: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    application_id: str
+    at: float
+    score: float
+    band: str
+    action: str
+    reasons: list[dict[str, Any]]
+    model_version: str
+    trigger: str = "application"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    alert_id: str
+    applicant_key: str
+    tier: str
+    at: float
+    trigger: str
+    score: float
+    previous_score: float | None
+    status: str = "open"
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    seq: int
+    at: float
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, Any]
+
+
+class GraphStore(ABC):
+    """Abstract store. See the module docstring for the conventions."""
+
+    url: str
+
+    # -- writes -----------------------------------------------------------------
+    @abstractmethod
+    def upsert(self, applications: Sequence[NormalisedApplication]) -> int:
+        """Store a batch idempotently; return how many were new.
+
+        Re-sending an application id with the same applicant replaces nothing
+        and creates no duplicate; the same id for a different applicant raises
+        :class:`graph.errors.Conflict` and writes nothing of the batch.
+        """
+
+    # -- point reads ------------------------------------------------------------
+    @abstractmethod
+    def application(self, application_id: str) -> NormalisedApplication | None: ...
+
+    @abstractmethod
+    def applicant_applications(
+        self, applicant_key: str, before: float | None = None
+    ) -> list[NormalisedApplication]:
+        """The applicant's applications (strictly before ``before``), oldest first."""
+
+    @abstractmethod
+    def applicant_identifiers(
+        self, applicant_keys: Sequence[str], as_of: float
+    ) -> dict[str, tuple[str, ...]]:
+        """Identifier node ids each applicant used before ``as_of`` (sorted)."""
+
+    @abstractmethod
+    def identifier_usage(
+        self, node_ids: Sequence[str], as_of: float, window: float, expand_limit: int
+    ) -> dict[str, IdentifierUsage]:
+        """Usage of each identifier before ``as_of``; unknown ids are absent."""
+
+    @abstractmethod
+    def applicants_exist(self, applicant_keys: Sequence[str]) -> set[str]: ...
+
+    @abstractmethod
+    def node_display(self, node_ids: Sequence[str]) -> dict[str, str]:
+        """Masked display text of identifier and applicant nodes."""
+
+    @abstractmethod
+    def neighbourhood(self, node_id: str, depth: int, limit: int) -> Subgraph:
+        """Nodes and edges within ``depth`` applicant-identifier hops of a node
+        (applications are folded into the links)."""
+
+    # -- labels -------------------------------------------------------------------
+    @abstractmethod
+    def set_label(self, label: Label) -> None: ...
+
+    @abstractmethod
+    def remove_label(self, node_id: str) -> None: ...
+
+    @abstractmethod
+    def labels(self, node_ids: Sequence[str] | None = None) -> dict[str, Label]:
+        """Current labels, of the given nodes or of every labelled node."""
+
+    # -- whole graph ----------------------------------------------------------------
+    @abstractmethod
+    def links(self) -> Iterator[tuple[str, str, float, float]]:
+        """Every (applicant_key, identifier node id, first_ts, last_ts) link."""
+
+    @abstractmethod
+    def stats(self) -> dict[str, int]: ...
+
+    # -- rings, decisions, alerts, audit -------------------------------------------------
+    @abstractmethod
+    def write_rings(self, run_id: str, at: float, rings: Sequence[RingRecord]) -> None:
+        """Replace the current rings with this run's, atomically."""
+
+    @abstractmethod
+    def rings(self) -> list[RingRecord]: ...
+
+    @abstractmethod
+    def ring_of(self, applicant_key: str) -> RingRecord | None: ...
+
+    @abstractmethod
+    def record_decision(self, decision: Decision) -> None: ...
+
+    @abstractmethod
+    def decisions(self, application_id: str) -> list[Decision]: ...
+
+    @abstractmethod
+    def add_alert(self, alert: Alert) -> None: ...
+
+    @abstractmethod
+    def alerts(self, status: str | None = None, limit: int = 100) -> list[Alert]: ...
+
+    @abstractmethod
+    def set_alert_status(self, alert_id: str, status: str) -> None: ...
+
+    @abstractmethod
+    def append_audit(self, at: float, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:
+        """Append one event to the append-only audit log; return its sequence number."""
+
+    @abstractmethod
+    def audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]: ...
+
+    # -- lifecycle ----------------------------------------------------------------------
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise :class:`graph.errors.StoreUnavailable` if the store cannot answer."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(url: str, **options: Any) -> GraphStore:
+    """Open the backend a URL names.
+
+    ``sqlite:///relative.db``, ``sqlite:////abs/path.db`` and ``memory://``
+    give the embedded store; ``neo4j://``, ``neo4j+s://``, ``bolt://`` and
+    ``bolt+s://`` give Neo4j.
+    """
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in ("sqlite", "memory"):
+        from graph.embedded import EmbeddedStore
+
+        return EmbeddedStore(url)
+    if scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
+        from graph.neo4j_store import Neo4jStore
+
+        return Neo4jStore(url, **options)
+    from graph.errors import InvalidInput
+
+    raise InvalidInput("graph_url", f"unsupported store URL scheme {scheme or url!r}")
