@@ -38,8 +38,8 @@ class ScoreResponse(BaseModel):
             application_id=result.application_id,
             applicant_id=f"applicant:{result.applicant_key}",
             score=round(result.score, 6),
-            band=result.band,  # type: ignore[arg-type]
-            action=result.action,  # type: ignore[arg-type]
+            band=result.band,
+            action=result.action,
             reasons=[Reason(**r) for r in result.reason_dicts()],
             model_version=result.model_version,
             stored=stored,

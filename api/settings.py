@@ -15,9 +15,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_PII_KEY = "ringsight-development-key-change-me"
-DEV_API_KEYS = {"dev-scorer": "scorer", "dev-investigator": "investigator", "dev-admin": "admin"}
-
 Role = Literal["scorer", "investigator", "admin"]
+DEV_API_KEYS: dict[str, Role] = {"dev-scorer": "scorer", "dev-investigator": "investigator", "dev-admin": "admin"}
 
 
 class Settings(BaseSettings):
@@ -32,7 +31,7 @@ class Settings(BaseSettings):
     neo4j_timeout_seconds: float = Field(5.0, gt=0)
     pii_key: SecretStr = SecretStr(DEV_PII_KEY)
     phone_region: str = "CN"
-    api_keys: dict[str, Role] = Field(default_factory=lambda: dict(DEV_API_KEYS))
+    api_keys: dict[str, Role] = Field(default_factory=lambda: dict[str, Role](DEV_API_KEYS))
     store_outage_policy: Literal["fail_closed", "fail_open"] = "fail_closed"
     model_path: str | None = None
     config_path: str | None = None

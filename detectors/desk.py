@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from detectors.score import ScoreResult, Scorer
+from detectors.score import Scorer, ScoreResult
 from graph.errors import Conflict, InvalidInput, NotFound
 from graph.model import ApplicationRecord
 from graph.normalise import NormalisedApplication, Normaliser, applicant_node, node_kind
@@ -46,14 +46,16 @@ def decision_of(result: ScoreResult, at: float, trigger: str) -> Decision:
 
 
 class FraudDesk:
-    def __init__(self, store: GraphStore, normaliser: Normaliser, scorer: Scorer, clock: type = time) -> None:
+    def __init__(
+        self, store: GraphStore, normaliser: Normaliser, scorer: Scorer, clock: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
         self.normaliser = normaliser
         self.scorer = scorer
         self._clock = clock
 
     def now(self) -> float:
-        return float(self._clock.time())
+        return float(self._clock())
 
     # -- scoring ------------------------------------------------------------------------
     def normalise(self, record: ApplicationRecord) -> NormalisedApplication:

@@ -30,9 +30,9 @@ from typing import Any
 from graph.errors import Conflict, InvalidInput, StoreUnavailable
 from graph.normalise import (
     NormalisedApplication,
+    applicant_node,
     application_from_parts,
     application_props,
-    applicant_node,
     node_kind,
 )
 from graph.store import (

@@ -65,7 +65,7 @@ def iter_rows(path: Path, batch_size: int) -> Iterator[list[dict[str, Any]]]:
             yield batch.to_pylist()
         return
     for frame in pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=batch_size):
-        yield frame.to_dict("records")
+        yield [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def normalise_rows(

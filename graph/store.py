@@ -83,6 +83,14 @@ class Subgraph:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkedComponent:
+    """Applicants connected through specific identifiers, with those identifiers."""
+
+    members: tuple[str, ...]
+    identifiers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class RingRecord:
     """One ring written by a batch run."""
 
@@ -197,6 +205,88 @@ class GraphStore(ABC):
 
     @abstractmethod
     def stats(self) -> dict[str, int]: ...
+
+    def linked_components(
+        self, kinds: Sequence[str], max_identifier_applicants: int, min_size: int, exclude: Sequence[str] = ()
+    ) -> list[LinkedComponent]:
+        """Connected components of applicants linked through *specific* identifiers.
+
+        An identifier links applicants when it is of one of ``kinds``, is used by
+        2..``max_identifier_applicants`` distinct applicants and is not in
+        ``exclude`` (allow-listed or cleared). Components smaller than
+        ``min_size`` are dropped. Members and identifiers are sorted; components
+        are sorted by their first member. The default runs scipy in process;
+        Neo4j overrides it with GDS WCC.
+        """
+        import numpy as np
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        wanted = set(kinds)
+        skip = set(exclude)
+        by_ident: dict[str, list[str]] = {}
+        for applicant, nid, _first, _last in self.links():
+            if nid.split(":", 1)[0] in wanted and nid not in skip:
+                by_ident.setdefault(nid, []).append(applicant)
+        linking = {n: a for n, a in by_ident.items() if 2 <= len(set(a)) <= max_identifier_applicants}
+        applicants = sorted({a for members in linking.values() for a in members})
+        idents = sorted(linking)
+        a_index = {a: i for i, a in enumerate(applicants)}
+        rows: list[int] = []
+        cols: list[int] = []
+        for j, nid in enumerate(idents):
+            for a in linking[nid]:
+                rows.append(a_index[a])
+                cols.append(len(applicants) + j)
+        size = len(applicants) + len(idents)
+        if size == 0:
+            return []
+        matrix = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size))
+        _, label = connected_components(matrix, directed=False)
+        members: dict[int, list[str]] = {}
+        shared: dict[int, list[str]] = {}
+        for i, a in enumerate(applicants):
+            members.setdefault(int(label[i]), []).append(a)
+        for j, nid in enumerate(idents):
+            shared.setdefault(int(label[len(applicants) + j]), []).append(nid)
+        out = [
+            LinkedComponent(tuple(sorted(m)), tuple(sorted(shared.get(c, ()))))
+            for c, m in members.items()
+            if len(m) >= min_size
+        ]
+        return sorted(out, key=lambda comp: comp.members[0])
+
+    def split_communities(
+        self, component: LinkedComponent, max_identifier_applicants: int, seed: int = 42
+    ) -> list[LinkedComponent]:
+        """Louvain communities inside one (large) component, over the applicant
+        projection weighted by how many specific identifiers two applicants share.
+        The default runs networkx in process; Neo4j overrides it with GDS Louvain."""
+        import networkx as nx
+
+        inside = set(component.members)
+        idents = set(component.identifiers)
+        users: dict[str, list[str]] = {}
+        for applicant, nid, _first, _last in self.links():
+            if applicant in inside and nid in idents:
+                users.setdefault(nid, []).append(applicant)
+        graph = nx.Graph()
+        graph.add_nodes_from(sorted(inside))
+        for nid in sorted(users):
+            people = sorted(set(users[nid]))
+            if len(people) > max_identifier_applicants:
+                continue
+            for i, a in enumerate(people):
+                for b in people[i + 1 :]:
+                    w = graph.get_edge_data(a, b, {"weight": 0.0})["weight"]
+                    graph.add_edge(a, b, weight=w + 1.0)
+        communities = nx.community.louvain_communities(graph, weight="weight", seed=seed)
+        out = []
+        for community in communities:
+            members = tuple(sorted(community))
+            own = tuple(sorted(n for n in users if set(users[n]) & community and len(set(users[n]) & community) >= 2))
+            out.append(LinkedComponent(members, own))
+        return sorted(out, key=lambda comp: comp.members[0])
 
     # -- rings, decisions, alerts, audit -------------------------------------------------
     @abstractmethod

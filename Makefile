@@ -1,0 +1,73 @@
+# ringsight: two commands do all the set-up on a fresh machine.
+#   make demo   venv + install + load the checked-in sample + serve on :8000 (API, docs, console)
+#   make test   venv + dev extras + Chromium + a local Neo4j with GDS + lint + types + all tests
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+DEMO_DB ?= sqlite:///data/demo.db
+NEO4J_PORT ?= 7687
+
+.PHONY: demo test lint types install install-dev browser neo4j neo4j-build neo4j-stop bench model clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: install
+	RINGSIGHT_GRAPH_URL=$${RINGSIGHT_GRAPH_URL:-$(DEMO_DB)} $(BIN)/ringsight demo --port $(PORT)
+
+# Debian's Chromium and ChromeDriver for the console's browser tests.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing Debian chromium and chromium-driver"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+neo4j-build:
+	$(PYTHON) tools/neo4j_local.py build
+
+neo4j: neo4j-build
+	$(PYTHON) tools/neo4j_local.py start --port $(NEO4J_PORT)
+
+neo4j-stop:
+	$(PYTHON) tools/neo4j_local.py stop
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check graph detectors api fixtures || true
+
+types: install-dev
+	$(BIN)/mypy
+
+test: install-dev browser neo4j-build
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	@url=$$($(PYTHON) tools/neo4j_local.py start --port $(NEO4J_PORT) | tail -n 1) || exit 1; \
+	echo "Neo4j at $$url"; \
+	RINGSIGHT_TEST_NEO4J_URL=$$url $(BIN)/pytest; status=$$?; \
+	$(PYTHON) tools/neo4j_local.py stop; exit $$status
+
+bench: install-dev
+	$(BIN)/python bench/bench_scoring.py
+
+# Retrain the shipped model on a seed the tests never evaluate on.
+model: install
+	$(BIN)/ringsight generate --applications 30000 --seed 101 --out out/train-101
+	$(BIN)/ringsight train out/train-101 --out detectors/models/default.json
+
+clean:
+	rm -rf $(VENV) .neo4j out data/demo.db* tools/neo4j-launcher/target

@@ -1,0 +1,225 @@
+"""The ``ringsight`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from api.settings import get_settings
+from graph.errors import RingsightError
+
+app = typer.Typer(help="ringsight: graph fraud scoring for lenders.", no_args_is_help=True)
+rings_app = typer.Typer(help="Batch ring detection.", no_args_is_help=True)
+app.add_typer(rings_app, name="rings")
+console = Console(stderr=True)
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "sample"
+
+
+@contextmanager
+def _progress(total: int, what: str) -> Iterator[Any]:
+    columns = (TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(what, total=total, rate="")
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+            speed = bar.tasks[0].speed
+            if speed:
+                bar.update(task, rate=f"{speed:,.0f}/s")
+
+        yield advance
+
+
+def _desk() -> Any:
+    from api.app import build_desk
+
+    return build_desk(get_settings())
+
+
+def _fail(exc: RingsightError) -> None:
+    console.print(f"[red]error:[/red] {exc}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder to write the data set to")],
+    applications: Annotated[int, typer.Option(min=100, help="How many applications")] = 20000,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 11,
+    format: Annotated[str, typer.Option(help="csv or parquet")] = "csv",
+) -> None:
+    """Generate a synthetic population with planted fraud and ground truth."""
+    from fixtures.generator import generate as make
+    from fixtures.generator import write_dataset
+
+    if format not in ("csv", "parquet"):
+        raise typer.BadParameter("must be csv or parquet", param_hint="--format")
+    data = make(applications, seed)
+    write_dataset(data, out, format)
+    fraud = sum(int(str(t["is_fraud"])) for t in data.truth)
+    console.print(f"wrote {len(data.applications):,} applications ({fraud:,} fraud) to {out}")
+
+
+@app.command()
+def load(
+    path: Annotated[Path, typer.Argument(help="A data-set folder or an applications CSV/Parquet file")],
+    batch_size: Annotated[int, typer.Option(min=1)] = 5000,
+    rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here (JSON lines)")] = None,
+) -> None:
+    """Load applications (and bad_actors.csv of a folder) into the configured store."""
+    from graph.loading import applications_file, count_rows, load_applications, load_bad_actors
+
+    try:
+        desk = _desk()
+        source = applications_file(path)
+        with _progress(count_rows(source), "loading") as advance:
+            report = load_applications(desk.store, desk.normaliser, source, batch_size, advance)
+        labels = load_bad_actors(desk.store, desk.normaliser, path) if path.is_dir() else 0
+        desk.store.close()
+    except RingsightError as exc:
+        _fail(exc)
+        return
+    console.print(
+        f"{report.rows:,} rows in {report.seconds:.1f} s ({report.rate:,.0f} rows/s): "
+        f"{report.stored:,} stored, {report.duplicates:,} already present, "
+        f"{len(report.rejected):,} rejected, {labels:,} bad-actor labels"
+    )
+    for bad in report.rejected[:5]:
+        console.print(f"  line {bad['line']}: {bad['field']}: {bad['error']}")
+    if rejects is not None and report.rejected:
+        rejects.write_text("".join(json.dumps(r) + "\n" for r in report.rejected))
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def score(
+    path: Annotated[Path, typer.Argument(help="A JSON file (one application or a list) or a CSV of applications")],
+    persist: Annotated[bool, typer.Option(help="Store the applications (default: dry run)")] = False,
+) -> None:
+    """Score applications from a file and print one JSON result per line."""
+    from graph.model import from_flat, parse_record
+
+    desk = _desk()
+    try:
+        if path.suffix == ".csv":
+            from graph.loading import iter_rows
+
+            records = [from_flat(r) for rows in iter_rows(path, 10000) for r in rows]
+        else:
+            body = json.loads(path.read_text())
+            records = [parse_record(b) for b in (body if isinstance(body, list) else [body])]
+        for record in records:
+            done = desk.assess(record, persist=persist, actor="cli")
+            r = done.result
+            print(json.dumps({"application_id": r.application_id, "score": round(r.score, 6), "band": r.band,
+                              "action": r.action, "reasons": r.reason_dicts(), "stored": done.stored}))
+    except RingsightError as exc:
+        _fail(exc)
+    finally:
+        desk.store.close()
+
+
+@app.command()
+def stats() -> None:
+    """Counts of nodes in the configured store."""
+    desk = _desk()
+    print(json.dumps(desk.store.stats(), indent=2, sort_keys=True))
+    desk.store.close()
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Argument(help="A labelled data-set folder (applications + truth.csv)")],
+    out: Annotated[Path, typer.Option(help="Model file to write")] = Path("model.json"),
+) -> None:
+    """Learn baselines and weights from labelled outcomes; write a versioned model file."""
+    from detectors.evaluation import read_sorted, replay
+    from detectors.evaluation import train as fit
+    from detectors.score import Scorer
+    from graph.normalise import Normaliser
+
+    settings = get_settings()
+    normaliser = Normaliser(settings.pii_key.get_secret_value().encode(), settings.phone_region)
+    scorer = Scorer.default(settings.config_path, settings.model_path)
+    total = len(read_sorted(data, normaliser)[0])
+    with _progress(total, "replaying") as advance:
+        played = replay(data, normaliser, scorer, progress=advance)
+    model = fit(scorer, played)
+    model.save(out)
+    console.print(f"model {model.version} written to {out}")
+    for name, weight in sorted(model.weights.items(), key=lambda kv: -kv[1]):
+        console.print(f"  {name:24s} {weight:8.3f}")
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Argument(help="A labelled data-set folder")],
+    out: Annotated[Path, typer.Option(help="Folder for metrics.json and plots")] = Path("out/evaluation"),
+    capacity: Annotated[float, typer.Option(help="Share of applications reviewers can look at")] = 0.05,
+) -> None:
+    """Replay a data set in time order with the current model and report quality."""
+    from detectors.evaluation import evaluate as measure
+    from detectors.evaluation import read_sorted, replay
+    from detectors.score import Scorer
+    from graph.normalise import Normaliser
+
+    settings = get_settings()
+    normaliser = Normaliser(settings.pii_key.get_secret_value().encode(), settings.phone_region)
+    scorer = Scorer.default(settings.config_path, settings.model_path)
+    total = len(read_sorted(data, normaliser)[0])
+    with _progress(total, "replaying") as advance:
+        played = replay(data, normaliser, scorer, progress=advance)
+    result = measure(scorer, played, out, capacity)
+    keys = ("applications", "fraud", "roc_auc", "pr_auc", "recall_at_1pct_fpr", "recall_at_5pct_fpr",
+            "precision_at_review_capacity", "benign_lookalike_flag_rate")
+    print(json.dumps({k: result[k] for k in keys}, indent=2))
+    console.print(f"metrics and plots in {out}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="Only 1 with the embedded store")] = 1,
+) -> None:
+    """Run the HTTP service."""
+    import uvicorn
+
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option()] = 8000,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+) -> None:
+    """Load the checked-in sample into the configured store (once) and serve it."""
+    from graph.loading import load_applications, load_bad_actors
+
+    desk = _desk()
+    if desk.store.stats()["applications"] == 0:
+        report = load_applications(desk.store, desk.normaliser, SAMPLE)
+        labels = load_bad_actors(desk.store, desk.normaliser, SAMPLE)
+        console.print(f"loaded {report.stored:,} sample applications and {labels} bad-actor labels")
+    desk.store.close()
+    console.print(f"API docs: http://{host}:{port}/docs   console: http://{host}:{port}/console "
+                  "(API key: dev-investigator)")
+    serve(host=host, port=port, workers=1)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    try:
+        app()
+    except RingsightError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)

@@ -1,0 +1,237 @@
+"""Replay, training and evaluation against labelled data.
+
+``replay`` loads a data set into a fresh store in time order and observes
+each application with only what came before it, so no score can see the
+future. ``train`` learns baselines and weights from a replay; ``evaluate``
+measures a model on a replay and writes metrics and plots.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detectors.model import FEATURES, Baseline, Model
+from detectors.score import DETECTORS, Scorer
+from graph.embedded import EmbeddedStore
+from graph.loading import LoadReport, applications_file, iter_rows, load_bad_actors, normalise_rows
+from graph.normalise import NormalisedApplication, Normaliser
+from graph.store import GraphStore
+
+BENIGN_LOOKALIKES = ("household", "kiosk", "big_employer", "reapplication")
+
+
+@dataclass
+class Replay:
+    """Raw measures of every application, in time order, with their truth."""
+
+    application_ids: list[str]
+    values: np.ndarray  # (n, len(FEATURES)) raw observation values
+    detector_of: dict[str, str]
+    truth: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def labels(self) -> np.ndarray:
+        return np.array([int(self.truth.get(a, {}).get("is_fraud", 0) or 0) for a in self.application_ids])
+
+    def patterns(self) -> list[str]:
+        return [self.truth.get(a, {}).get("pattern", "") for a in self.application_ids]
+
+
+def read_truth(folder: Path) -> dict[str, dict[str, str]]:
+    path = folder / "truth.csv"
+    if not path.exists():
+        return {}
+    with path.open(newline="") as fh:
+        return {row["application_id"]: row for row in csv.DictReader(fh)}
+
+
+def read_sorted(folder: Path, normaliser: Normaliser) -> tuple[list[NormalisedApplication], LoadReport]:
+    report = LoadReport()
+    apps: list[NormalisedApplication] = []
+    line = 2
+    for rows in iter_rows(applications_file(folder), 20000):
+        apps.extend(normalise_rows(rows, normaliser, line, report))
+        line += len(rows)
+    apps.sort(key=lambda a: (a.ts, a.application_id))
+    return apps, report
+
+
+def replay(
+    folder: Path,
+    normaliser: Normaliser,
+    scorer: Scorer,
+    store: GraphStore | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Replay:
+    """Observe every application of ``folder`` as of its own submission, then store it."""
+    store = store or EmbeddedStore("memory://")
+    load_bad_actors(store, normaliser, folder)
+    apps, _ = read_sorted(folder, normaliser)
+    index = {code: i for i, code in enumerate(FEATURES)}
+    values = np.zeros((len(apps), len(FEATURES)))
+    detector_of: dict[str, str] = {}
+    for row, app in enumerate(apps):
+        for detector, obs in scorer.observe(store, app, app.ts):
+            values[row, index[obs.code]] = obs.value
+            detector_of[obs.code] = detector
+        store.upsert([app])
+        if progress is not None:
+            progress(1)
+    return Replay([a.application_id for a in apps], values, detector_of, read_truth(folder))
+
+
+def strengths(scorer: Scorer, values: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(values)
+    for j, code in enumerate(FEATURES):
+        out[:, j] = [scorer.strength(code, float(v))[0] for v in values[:, j]]
+    return out
+
+
+def probabilities(model: Model, s: np.ndarray) -> np.ndarray:
+    w = np.array([model.weights.get(f, 0.0) for f in FEATURES])
+    return 1.0 / (1.0 + np.exp(-(model.bias + s @ w)))
+
+
+def train(scorer: Scorer, data: Replay, c: float = 1.0) -> Model:
+    """Baselines for population measures, then an L2 logistic regression on strengths.
+
+    Weights are constrained to be non-negative: every signal is built so that
+    more means more abnormal, and a negative weight would reward fraud-like
+    behaviour in some corner of the data.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    baselines = {
+        code: Baseline.of([float(v) for v in data.values[:, j]])
+        for j, code in enumerate(FEATURES)
+        if scorer.config.transforms[code]["kind"] == "population"
+    }
+    staged = Scorer(scorer.config, Model({}, 0.0, baselines))
+    s = strengths(staged, data.values)
+    y = data.labels()
+    if y.min() == y.max():
+        from graph.errors import ModelError
+
+        raise ModelError("training needs both fraud and legitimate applications")
+    weights = np.zeros(len(FEATURES))
+    active = np.ones(len(FEATURES), dtype=bool)
+    for _ in range(len(FEATURES)):
+        clf = LogisticRegression(C=c, max_iter=2000)
+        clf.fit(s[:, active], y)
+        coef = clf.coef_[0]
+        weights[:] = 0.0
+        weights[active] = coef
+        if (coef >= 0).all():
+            break
+        active[np.flatnonzero(active)[coef < 0]] = False
+    return Model(
+        {f: round(float(w), 6) for f, w in zip(FEATURES, weights, strict=True)},
+        round(float(clf.intercept_[0]), 6),
+        baselines,
+        {"trained_on": len(y), "fraud": int(y.sum()), "regularisation_c": c},
+    )
+
+
+def _recall_at_fpr(y: np.ndarray, p: np.ndarray, fpr_cap: float) -> float:
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, _ = roc_curve(y, p)
+    ok = fpr <= fpr_cap
+    return float(tpr[ok].max()) if ok.any() else 0.0
+
+
+def metrics(y: np.ndarray, p: np.ndarray, patterns: list[str], bands: list[str], capacity: float) -> dict[str, Any]:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    k = max(1, math.ceil(capacity * len(p)))
+    top = np.argsort(-p, kind="stable")[:k]
+    flagged = {i for i, b in enumerate(bands) if b in ("high", "critical")}
+    per_kind: dict[str, float] = {}
+    lookalike = [i for i, pat in enumerate(patterns) if pat in BENIGN_LOOKALIKES]
+    for kind in BENIGN_LOOKALIKES:
+        idx = [i for i, pat in enumerate(patterns) if pat == kind]
+        if idx:
+            per_kind[kind] = sum(i in flagged for i in idx) / len(idx)
+    per_pattern: dict[str, dict[str, float]] = {}
+    for pat in sorted(set(patterns)):
+        idx = [i for i, q in enumerate(patterns) if q == pat]
+        per_pattern[pat] = {"count": len(idx), "flagged_share": sum(i in flagged for i in idx) / len(idx),
+                            "mean_score": float(np.mean(p[idx]))}
+    return {
+        "applications": len(y),
+        "fraud": int(y.sum()),
+        "roc_auc": float(roc_auc_score(y, p)),
+        "pr_auc": float(average_precision_score(y, p)),
+        "recall_at_1pct_fpr": _recall_at_fpr(y, p, 0.01),
+        "recall_at_5pct_fpr": _recall_at_fpr(y, p, 0.05),
+        "review_capacity": capacity,
+        "precision_at_review_capacity": float(y[top].mean()),
+        "benign_lookalike_flag_rate": (sum(i in flagged for i in lookalike) / len(lookalike)) if lookalike else 0.0,
+        "benign_lookalike_flag_rate_by_kind": per_kind,
+        "by_pattern": per_pattern,
+    }
+
+
+def evaluate(scorer: Scorer, data: Replay, out: Path | None = None, capacity: float = 0.05) -> dict[str, Any]:
+    """Metrics of ``scorer`` on a replay, a per-detector ablation, and plots in ``out``."""
+    s = strengths(scorer, data.values)
+    y = data.labels()
+    p = probabilities(scorer.model, s)
+    bands = [scorer.config.band(float(x)).name for x in p]
+    result = metrics(y, p, data.patterns(), bands, capacity)
+    result["model_version"] = scorer.model.version
+    ablation: dict[str, dict[str, float]] = {}
+    for name, _ in DETECTORS:
+        masked = s.copy()
+        for j, code in enumerate(FEATURES):
+            if data.detector_of.get(code) == name:
+                masked[:, j] = 0.0
+        q = probabilities(scorer.model, masked)
+        sub = metrics(y, q, data.patterns(), [scorer.config.band(float(x)).name for x in q], capacity)
+        ablation[f"without_{name}"] = {k: sub[k] for k in ("roc_auc", "pr_auc", "recall_at_5pct_fpr")}
+    result["ablation"] = ablation
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(result, indent=2, sort_keys=True))
+        _plots(y, p, out)
+    return result
+
+
+def _plots(y: np.ndarray, p: np.ndarray, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    fpr, tpr, _ = roc_curve(y, p)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.plot(fpr, tpr)
+    ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    fig.tight_layout()
+    fig.savefig(out / "roc.png", dpi=100)
+    plt.close(fig)
+    precision, recall, _ = precision_recall_curve(y, p)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.plot(recall, precision)
+    ax.set(xlabel="recall", ylabel="precision", title="Precision-recall")
+    fig.tight_layout()
+    fig.savefig(out / "pr.png", dpi=100)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    bins = [i / 40 for i in range(41)]
+    ax.hist(p[y == 0], bins=bins, alpha=0.6, label="legitimate", density=True)
+    ax.hist(p[y == 1], bins=bins, alpha=0.6, label="fraud", density=True)
+    ax.set(xlabel="score", ylabel="density", title="Scores by class", yscale="log")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "scores.png", dpi=100)
+    plt.close(fig)

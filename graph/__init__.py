@@ -1,0 +1,1 @@
+"""The graph: model, normalisation, the store contract, its backends and bulk loading."""
