@@ -29,9 +29,10 @@ from typing import Any
 
 from graph.errors import Conflict, InvalidInput, StoreUnavailable
 from graph.normalise import (
+    SCALAR_PROPS,
+    Identifier,
     NormalisedApplication,
     applicant_node,
-    application_from_parts,
     application_props,
     node_kind,
 )
@@ -58,6 +59,10 @@ RELATIONSHIP_OF_KIND: dict[str, str] = {
     "bank_account": "GAVE_BANK_ACCOUNT",
 }
 
+_COLUMNS = ", ".join(("application_id", "applicant_key", "applicant_display", "ts", "identifiers", *SCALAR_PROPS))
+_MARKS = ", ".join("?" * (5 + len(SCALAR_PROPS)))
+_ITEM, _FIELD = "\x1e", "\x1f"
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS applications (
     application_id TEXT PRIMARY KEY,
@@ -65,7 +70,9 @@ CREATE TABLE IF NOT EXISTS applications (
     applicant_display TEXT NOT NULL,
     ts REAL NOT NULL,
     identifiers TEXT NOT NULL,
-    props TEXT NOT NULL
+    account_created_ts REAL, amount REAL, income REAL, product TEXT, channel TEXT, device_os TEXT,
+    lat REAL, lon REAL, form_fill_seconds REAL, field_edits INTEGER, paste_events INTEGER,
+    session_seconds REAL
 );
 CREATE TABLE IF NOT EXISTS labels (
     node_id TEXT PRIMARY KEY, status TEXT NOT NULL, by TEXT NOT NULL,
@@ -161,22 +168,38 @@ class EmbeddedStore(GraphStore):
         self._ident: dict[str, _IdentifierIndex] = {}
         self._applicant_idents: dict[str, dict[str, list[float]]] = {}
         self._labels: dict[str, Label] = {}
+        self._idents: dict[str, Identifier] = {}
         self._rebuild()
 
     # -- index ------------------------------------------------------------------------
     def _rebuild(self) -> None:
-        rows = self._db.execute(
-            "SELECT application_id, ts, applicant_key, applicant_display, identifiers, props "
-            "FROM applications ORDER BY ts, application_id"
-        )
-        for app_id, ts, key, display, idents, props in rows:
-            app = application_from_parts(app_id, ts, key, display, json.loads(idents), json.loads(props))
-            self._index(app)
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM applications ORDER BY ts, application_id")
+        for row in rows:
+            self._index(self._from_row(row))
         self._settle()
         for node_id, status, by, at, reason in self._db.execute("SELECT * FROM labels"):
             self._labels[node_id] = Label(node_id, status, by, at, reason)
 
+    def _identifier(self, kind: str, key: str, display: str) -> Identifier:
+        # One shared object per identifier: a kiosk used by 500 applications is held once.
+        known = self._idents.get(key)
+        if known is None:
+            known = self._idents[key] = Identifier(kind, key, display)
+        return known
+
+    def _from_row(self, row: tuple[Any, ...]) -> NormalisedApplication:
+        app_id, key, display, ts, packed = row[:5]
+        idents = tuple(self._identifier(*item.split(_FIELD)) for item in packed.split(_ITEM)) if packed else ()
+        return NormalisedApplication(app_id, ts, key, display, idents, *row[5:])
+
+    @staticmethod
+    def _to_row(a: NormalisedApplication) -> tuple[Any, ...]:
+        packed = _ITEM.join(_FIELD.join((i.kind, i.key, i.display)) for i in a.identifiers)
+        return (a.application_id, a.applicant_key, a.applicant_display, a.ts, packed,
+                *application_props(a).values())
+
     def _index(self, app: NormalisedApplication) -> None:
+        app.identifiers = tuple(self._identifier(i.kind, i.key, i.display) for i in app.identifiers)
         self._apps[app.application_id] = app
         self._by_applicant.setdefault(app.applicant_key, []).append(app.application_id)
         self._applicant_display[app.applicant_key] = app.applicant_display
@@ -216,20 +239,10 @@ class EmbeddedStore(GraphStore):
                 fresh[app.application_id] = app
             if not fresh:
                 return 0
-            rows = [
-                (
-                    a.application_id,
-                    a.applicant_key,
-                    a.applicant_display,
-                    a.ts,
-                    json.dumps([[i.kind, i.key, i.display] for i in a.identifiers]),
-                    json.dumps(application_props(a)),
-                )
-                for a in fresh.values()
-            ]
+            rows = [self._to_row(a) for a in fresh.values()]
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany("INSERT INTO applications VALUES (?, ?, ?, ?, ?, ?)", rows)
+                self._db.executemany(f"INSERT INTO applications ({_COLUMNS}) VALUES ({_MARKS})", rows)
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._db.execute("ROLLBACK")

@@ -8,7 +8,10 @@ half-written row by row. Every batch is one store transaction.
 from __future__ import annotations
 
 import csv
+import multiprocessing
+import os
 import time
+from concurrent.futures import Executor, ProcessPoolExecutor
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,26 +86,70 @@ def normalise_rows(
     return out
 
 
+_worker_normaliser: Normaliser | None = None
+
+
+def _start_worker(normaliser: Normaliser) -> None:
+    global _worker_normaliser
+    _worker_normaliser = normaliser
+
+
+def _normalise_batch(rows: list[dict[str, Any]], first_line: int) -> tuple[list[NormalisedApplication], LoadReport]:
+    assert _worker_normaliser is not None
+    report = LoadReport()
+    return normalise_rows(rows, _worker_normaliser, first_line, report), report
+
+
 def load_applications(
     store: GraphStore,
     normaliser: Normaliser,
     path: Path,
     batch_size: int = 5000,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> LoadReport:
-    """Load a CSV or Parquet file of applications into the store."""
+    """Load a CSV or Parquet file of applications into the store.
+
+    Validation and normalisation (the costly part: phone, e-mail and employer
+    parsing, hashing) run in ``workers`` processes (default: one per core)
+    while the parent writes batches in file order.
+    """
     report = LoadReport()
     started = time.perf_counter()
-    line = 2  # line 1 is the header
-    for rows in iter_rows(applications_file(path), batch_size):
-        apps = normalise_rows(rows, normaliser, line, report)
+    workers = workers if workers is not None else min(4, os.cpu_count() or 1)
+    source = applications_file(path)
+
+    def store_batch(apps: list[NormalisedApplication], n_rows: int) -> None:
         stored = store.upsert(apps)
-        report.rows += len(rows)
+        report.rows += n_rows
         report.stored += stored
         report.duplicates += len(apps) - stored
-        line += len(rows)
         if progress is not None:
-            progress(len(rows))
+            progress(n_rows)
+
+    if workers <= 1:
+        line = 2  # line 1 is the header
+        for rows in iter_rows(source, batch_size):
+            store_batch(normalise_rows(rows, normaliser, line, report), len(rows))
+            line += len(rows)
+    else:
+        context = multiprocessing.get_context("fork")
+        pool: Executor = ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(normaliser,))
+        with pool:
+            pending = []
+            line = 2
+            for rows in iter_rows(source, batch_size):
+                pending.append((pool.submit(_normalise_batch, rows, line), len(rows)))
+                line += len(rows)
+                while len(pending) > workers * 2:
+                    future, n_rows = pending.pop(0)
+                    apps, part = future.result()
+                    report.rejected.extend(part.rejected)
+                    store_batch(apps, n_rows)
+            for future, n_rows in pending:
+                apps, part = future.result()
+                report.rejected.extend(part.rejected)
+                store_batch(apps, n_rows)
     report.seconds = time.perf_counter() - started
     return report
 

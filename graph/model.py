@@ -16,8 +16,8 @@ arrive but are never read by any detector.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -144,25 +144,28 @@ FLAT_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and value.strip() == ""
+@lru_cache(maxsize=1024)
+def _path(column: str) -> tuple[str, ...]:
+    return tuple(column.split("."))
 
 
 def nest(row: dict[str, Any]) -> dict[str, Any]:
     """Turn a flat row with dotted keys into the nested JSON shape.
 
-    Empty cells are dropped, so a CSV with a blank ``device.fingerprint``
-    gives a record without a device rather than an empty fingerprint.
+    Empty cells (None, NaN, blank text) are dropped, so a CSV with a blank
+    ``device.fingerprint`` gives a record without a device rather than an
+    empty fingerprint.
     """
     out: dict[str, Any] = {}
     for column, value in row.items():
-        if _missing(value):
+        if value is None or value == "" or value != value:  # value != value: NaN
             continue
-        parts = str(column).split(".")
+        if isinstance(value, str) and not value.strip():
+            continue
+        parts = _path(str(column))
+        if len(parts) == 1:
+            out[parts[0]] = value
+            continue
         node = out
         for part in parts[:-1]:
             child = node.setdefault(part, {})
