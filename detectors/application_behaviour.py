@@ -49,9 +49,12 @@ def _velocity(ctx: ScoringContext) -> list[Observation]:
             value = counts["24h"] / max(1.0, daily)
             sentence = f"{counts['24h']} application(s) naming this employer in 24 h, {value:.1f}x its daily rate."
         else:
-            value = math.log1p(counts["24h"] - 1) + 0.5 * math.log1p(counts["7d"] - 1)
+            # A burst on a new identifier is suspicious; the same pace on a kiosk or a
+            # carrier IP that has served hundreds for months is its normal.
+            novelty = counts["7d"] / (usage[nid].applications + 1)
+            value = (math.log1p(counts["24h"] - 1) + 0.5 * math.log1p(counts["7d"] - 1)) * novelty
             sentence = (f"{counts['1h']} application(s) from this {kind} in 1 h, {counts['24h']} in 24 h, "
-                        f"{counts['7d']} in 7 days.")
+                        f"{counts['7d']} in 7 days ({usage[nid].applications + 1} ever).")
         out.append(Observation(f"velocity_{kind}", value, sentence, {"node_id": nid, "windows": counts}))
     earlier = [a.ts for a in ctx.history()]
     counts = _window_counts(earlier, ctx.as_of)

@@ -47,10 +47,15 @@ def observe(ctx: ScoringContext) -> list[Observation]:
             {"node_id": nid, "applicants": others + 1, "specificity": round(spec, 3),
              "last_used_days_ago": round(age_days, 2)}
         )
-        first_hop.update(m for m in use.members if m != ctx.subject)
+        if spec >= ctx.params.ring_min_specificity:
+            first_hop.update(m for m in use.members if m != ctx.subject)
 
     ring = {ctx.subject} | first_hop
-    specific_ids = {n for n in ids if n in usage and usage[n].members and n not in skipped}
+    specific_ids = {
+        n for n in ids
+        if usage[n].members and n not in skipped
+        and ctx.specificity(n, usage[n].applicants + 1) >= ctx.params.ring_min_specificity
+    }
     if first_hop:
         second_ids = ctx.store.applicant_identifiers(sorted(first_hop), ctx.as_of)
         more = sorted({n for ns in second_ids.values() for n in ns} - set(ids))
@@ -58,7 +63,7 @@ def observe(ctx: ScoringContext) -> list[Observation]:
         skipped2 = _allow_listed(ctx, sorted(more_usage))
         for nid in sorted(more_usage):
             use = more_usage[nid]
-            if use.members and nid not in skipped2 and ctx.specificity(nid, use.applicants) >= 0.25:
+            if use.members and nid not in skipped2 and ctx.specificity(nid, use.applicants) >= ctx.params.ring_min_specificity:
                 specific_ids.add(nid)
                 for member in use.members:
                     if len(ring) >= ctx.params.ring_cap:

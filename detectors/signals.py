@@ -61,6 +61,7 @@ class DetectorParams:
         }
     )
     specificity_scale: float = 8.0
+    ring_min_specificity: float = 0.45
     recency_days: float = 30.0
 
 

@@ -134,8 +134,9 @@ def canonical_employer(name: str) -> str:
     >>> canonical_employer("Example Trading Co., Ltd.") == canonical_employer("EXAMPLE TRADING CO LTD")
     True
     """
-    # cleanco strips one layer of suffix at a time ("Co., Ltd." is two layers).
-    base = basename(basename(name.strip()))
+    # Punctuation to spaces first ("Co.,Ltd." and "Co., Ltd." alike), then cleanco
+    # strips one layer of legal suffix at a time ("Co Ltd" is two layers).
+    base = basename(basename(_SPACES.sub(" ", _NOT_WORD.sub(" ", name)).strip()))
     return _SPACES.sub(" ", _NOT_WORD.sub(" ", base.casefold())).strip()
 
 

@@ -25,6 +25,8 @@ def test_phone_spellings_share_one_node(spelling: str) -> None:
 def test_email_case_and_employer_suffixes_collapse() -> None:
     assert N.identifier("email", "Li.Wei@Example.COM") == N.identifier("email", "li.wei@example.com")
     assert canonical_employer("Example Trading Co., Ltd.") == canonical_employer("EXAMPLE TRADING CO LTD")
+    assert canonical_employer("Example Trading Co.,Ltd.") == canonical_employer("Example Trading Co., Ltd.")
+    assert canonical_employer("Example Trading Co., Ltd.") == "example trading"
     assert canonical_employer("Example Trading Co., Ltd.") != canonical_employer("Example Logistics Co., Ltd.")
 
 
