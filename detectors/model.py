@@ -30,6 +30,7 @@ FEATURES: tuple[str, ...] = (
     "shared_identifier",
     "ring_size",
     "ring_density",
+    "ring_velocity",
     "ring_confirmed_fraud",
     "bad_actor_direct",
     "bad_actor_proximity",
@@ -182,7 +183,8 @@ def hand_set_model() -> Model:
     """Expert weights used before any training (cold start)."""
     return Model(
         weights={
-            "shared_identifier": 1.5, "ring_size": 2.0, "ring_density": 1.0, "ring_confirmed_fraud": 2.5,
+            "shared_identifier": 1.5, "ring_size": 2.0, "ring_density": 1.0, "ring_velocity": 1.5,
+            "ring_confirmed_fraud": 2.5,
             "bad_actor_direct": 4.0, "bad_actor_proximity": 2.5, "velocity_device": 1.0,
             "velocity_phone": 1.0, "velocity_ip": 0.5, "velocity_employer": 0.3,
             "velocity_applicant": 2.0, "young_account": 1.5, "bot_form_fill": 2.0,

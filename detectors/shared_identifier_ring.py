@@ -20,6 +20,7 @@ from detectors.signals import DAY, Observation, ScoringContext
 from graph.normalise import applicant_node
 
 NAME = "shared_identifier_ring"
+RECENT = 14 * DAY
 
 
 def _allow_listed(ctx: ScoringContext, node_ids: list[str]) -> set[str]:
@@ -59,7 +60,7 @@ def observe(ctx: ScoringContext) -> list[Observation]:
     if first_hop:
         second_ids = ctx.store.applicant_identifiers(sorted(first_hop), ctx.as_of)
         more = sorted({n for ns in second_ids.values() for n in ns} - set(ids))
-        more_usage = ctx.store.identifier_usage(more, ctx.as_of, 0.0, ctx.params.expand_limit)
+        more_usage = ctx.store.identifier_usage(more, ctx.as_of, RECENT, ctx.params.expand_limit)
         skipped2 = _allow_listed(ctx, sorted(more_usage))
         for nid in sorted(more_usage):
             use = more_usage[nid]
@@ -82,6 +83,11 @@ def observe(ctx: ScoringContext) -> list[Observation]:
     possible = size * (size - 1) / 2
     density = len(pairs) / possible if possible else 0.0
     members = sorted(ring - {ctx.subject})
+    # Rings apply in bursts; households and re-applicants spread over months.
+    active = sorted({
+        who for nid in specific_ids for ts, who in usage[nid].recent
+        if who in ring and who != ctx.subject and ts >= ctx.as_of - RECENT
+    })
     fraud = [m for m, lab in ctx.labels([applicant_node(m) for m in members]).items()
              if lab.status == "confirmed_fraud"]
     share = len(fraud) / len(members) if members else 0.0
@@ -106,6 +112,12 @@ def observe(ctx: ScoringContext) -> list[Observation]:
             density if size >= 3 else 0.0,
             f"The ring around the applicant is {density:.0%} dense ({len(pairs)} linked pairs of {size}).",
             {"linked_pairs": len(pairs), "size": size, "identifiers": sorted(specific_ids)[:20]},
+        ),
+        Observation(
+            "ring_velocity",
+            float(len(active)),
+            f"{len(active)} ring member(s) applied in the last 14 days.",
+            {"members": [applicant_node(m) for m in active[:50]], "window_days": 14},
         ),
         Observation(
             "ring_confirmed_fraud",

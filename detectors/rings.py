@@ -1,0 +1,686 @@
+"""Batch ring detection over the whole graph.
+
+A *ring* is a group of applicants linked through specific identifiers (the
+same device, phone, e-mail, bank account or address) whose shape and
+behaviour look coordinated rather than familial. A run:
+
+1. projects applicants linked through identifiers of :attr:`RingParams.kinds`
+   used by 2..``expand_limit`` applicants (the online scorer's hub limit: a
+   store kiosk is counted, never linked), leaving out identifiers an
+   investigator allow-listed or cleared (``store.linked_components``);
+2. splits components larger than ``max_ring_size`` into Louvain communities
+   (``store.split_communities``);
+3. measures every part of at least ``min_members`` applicants and scores it
+   (:func:`ring_score`);
+4. reports parts scoring at least ``threshold``, except *scripted bursts* (one
+   automation endpoint filling forms in seconds: the bot detector's case, not
+   an identity ring);
+5. gives every reported ring an id that survives small changes
+   (:func:`assign_ids`) and records splits and merges in its lineage;
+6. writes the rings with the run id (``store.write_rings``) unless nothing
+   changed since the active run.
+
+Everything is read through the store contract, so the embedded store and
+Neo4j + GDS give the same rings on the same data.
+
+The ring score is a logistic combination of strengths in [0, 1]::
+
+    z = bias + w_c * compression + w_y * young_accounts + w_k * shared_kinds
+             + w_e * fraud_evidence + w_a * amount + w_s * size
+    score = 1 / (1 + exp(-z))
+
+``compression``: how tightly the members' first applications cluster in time,
+``exp(-core_span_days / compression_days)`` over the shortest window holding
+three quarters of the members (a household applies months apart, a ring within
+days). ``young_accounts``: share of members whose account was opened less than
+``young_account_days`` before their first application. ``shared_kinds``: 0 for
+one kind of shared identifier, 0.5 for two, 1 for three or more.
+``fraud_evidence``: ``min(1, 3 * confirmed-fraud share of members + 0.5 *
+confirmed-fraud identifiers)``. ``amount``: ``clip(log2(mean amount /
+population mean amount), 0, 1)``. ``size``: ``min(1, (size - 2) / 8)``.
+
+>>> from graph.embedded import EmbeddedStore
+>>> run = detect_rings(EmbeddedStore("memory://"), clock=lambda: 0.0)
+>>> run.rings, run.written
+([], False)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import UTC, datetime
+from itertools import combinations
+from typing import Any
+
+from detectors.signals import DAY, DetectorParams
+from graph.errors import Conflict, InvalidInput
+from graph.normalise import IDENTIFIER_KINDS, NormalisedApplication, applicant_node, node_kind
+from graph.store import GraphStore, Label, LinkedComponent, RingRecord
+
+NAME = "rings"
+RING_KINDS: tuple[str, ...] = ("device", "phone", "email", "bank_account", "address")
+"""Identifier kinds that link applicants into rings. Employers and IPs do not:
+thousands share an employer, and homes, offices and carriers share IPs."""
+
+END_OF_TIME = 253402300800.0
+"""9999-12-31: ``as_of`` for whole-history reads."""
+
+Progress = Callable[[str, int, int], None]
+"""``progress(step, done, total)``; ``total`` 0 means the size is not known."""
+
+EVENTS: tuple[str, ...] = ("new", "same", "grown", "shrunk", "changed", "split", "merged")
+
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "bias": -10.0,
+    "compression": 5.0,
+    "young_accounts": 5.0,
+    "hurried_forms": 5.0,
+    "shared_kinds": 2.0,
+    "fraud_evidence": 5.0,
+    "amount": 2.0,
+    "size": 5.0,
+}
+
+
+@dataclass(frozen=True)
+class RingParams:
+    """Ring-detection parameters; the defaults are what a scheduled run uses.
+
+    ``kinds``                 identifier kinds that link applicants.
+    ``min_members``           smallest ring reported (a pair is never a ring).
+    ``max_ring_size``         components larger than this are split with Louvain.
+    ``threshold``             ring score from which a part is reported as a ring.
+    ``critical``              ring score from which a ring is critical (exit code, report).
+    ``young_account_days``    an account younger than this at its first application is young.
+    ``compression_days``      time constant of the compression strength.
+    ``core_share``            share of members whose first applications define the core span.
+    ``scripted_fill_seconds`` a form filled faster than this is scripted.
+    ``scripted_share``        share of scripted applications that makes a one-kind part a scripted burst.
+    ``keep_id_overlap``       a ring keeps a previous ring's id when they share at least this share
+                              of the smaller of the two (and it is the best match).
+    ``louvain_seed``          seed of the Louvain split, so reruns split the same way.
+    ``amount_sample``         applicants sampled (by key, deterministically) for the population
+                              mean amount; 0 turns the amount strength off.
+    ``weights``               the ring score's logistic weights (see the module docstring).
+    """
+
+    kinds: tuple[str, ...] = RING_KINDS
+    min_members: int = 3
+    max_ring_size: int = 60
+    threshold: float = 0.5
+    critical: float = 0.9
+    young_account_days: float = 7.0
+    compression_days: float = 14.0
+    core_share: float = 0.75
+    scripted_fill_seconds: float = 10.0
+    hurried_fill_seconds: float = 40.0
+    scripted_share: float = 0.8
+    keep_id_overlap: float = 0.5
+    louvain_seed: int = 42
+    amount_sample: int = 2000
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.kinds) - set(IDENTIFIER_KINDS))
+        if not self.kinds or unknown:
+            raise InvalidInput("kinds", f"unknown identifier kinds {unknown}" if unknown else "must not be empty")
+        checks = {
+            "min_members": self.min_members >= 2,
+            "max_ring_size": self.max_ring_size >= self.min_members,
+            "threshold": 0.0 <= self.threshold <= 1.0,
+            "critical": 0.0 <= self.critical <= 1.0,
+            "young_account_days": self.young_account_days > 0,
+            "compression_days": self.compression_days > 0,
+            "core_share": 0.0 < self.core_share <= 1.0,
+            "scripted_fill_seconds": self.scripted_fill_seconds >= 0,
+            "scripted_share": 0.0 < self.scripted_share <= 1.0,
+            "keep_id_overlap": 0.0 < self.keep_id_overlap <= 1.0,
+            "amount_sample": self.amount_sample >= 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise InvalidInput(name, f"out of range: {getattr(self, name)!r}")
+        missing = sorted(set(DEFAULT_WEIGHTS) - set(self.weights))
+        if missing:
+            raise InvalidInput("weights", f"missing {', '.join(missing)}")
+
+    def with_overrides(self, **overrides: Any) -> RingParams:
+        """A copy with the given fields changed; ``None`` values are ignored."""
+        known = {f.name for f in fields(self)}
+        bad = sorted(set(overrides) - known)
+        if bad:
+            raise InvalidInput(bad[0], "not a ring parameter")
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        if "kinds" in changes:
+            changes["kinds"] = tuple(changes["kinds"])
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["kinds"] = list(self.kinds)
+        return body
+
+
+# -- measuring one part ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class RingCandidate:
+    """One measured component (or Louvain part): who, through what, and how it scores."""
+
+    members: tuple[str, ...]
+    identifiers: tuple[str, ...]
+    links: dict[str, tuple[str, ...]]
+    """Identifier node id -> the members who used it."""
+    features: dict[str, Any]
+    score: float
+    scripted: bool
+
+    def reported(self, params: RingParams) -> bool:
+        return len(self.members) >= params.min_members and self.score >= params.threshold and not self.scripted
+
+
+@dataclass(frozen=True)
+class Population:
+    """Population reference values a ring is compared with."""
+
+    mean_amount: float | None
+    sampled: int
+
+
+def _round(value: float, digits: int = 4) -> float:
+    return round(float(value), digits)
+
+
+def _core_span(times: list[float], share: float) -> float:
+    """Shortest window (seconds) holding ``share`` of the times (at least two)."""
+    if len(times) < 2:
+        return 0.0
+    ordered = sorted(times)
+    k = max(2, math.floor(share * len(ordered) + 0.5))
+    return min(ordered[i + k - 1] - ordered[i] for i in range(len(ordered) - k + 1))
+
+
+def _compression(span: float, core: float, days: float) -> float:
+    """Mean of ``exp(-span / days)`` over the whole span and over the core span."""
+    return 0.5 * (math.exp(-span / DAY / days) + math.exp(-core / DAY / days))
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
+
+
+def ring_score(strengths: dict[str, float], weights: dict[str, float]) -> float:
+    """The ring score in [0, 1] from named strengths (see the module docstring)."""
+    z = weights["bias"] + sum(weights[name] * value for name, value in strengths.items())
+    return _sigmoid(z)
+
+
+def measure(
+    members: Sequence[str],
+    links: dict[str, tuple[str, ...]],
+    applications: dict[str, list[NormalisedApplication]],
+    labels: dict[str, Label],
+    population: Population,
+    params: RingParams,
+) -> RingCandidate:
+    """Features, strengths and score of one part.
+
+    ``links`` maps each linking identifier to the part's members who used it;
+    ``applications`` holds every member's applications, oldest first;
+    ``labels`` the current labels (only members' and identifiers' are read).
+    """
+    size = len(members)
+    pairs: set[tuple[str, str]] = set()
+    for users in links.values():
+        pairs.update(combinations(sorted(users), 2))
+    possible = size * (size - 1) // 2
+    kinds = sorted({node_kind(n) for n in links})
+
+    firsts: list[float] = []
+    young = known_age = scripted = hurried = with_fill = 0
+    amounts: list[float] = []
+    n_apps = 0
+    for key in members:
+        apps = applications.get(key, [])
+        if not apps:
+            continue
+        n_apps += len(apps)
+        first = apps[0]
+        firsts.append(first.ts)
+        created = next((a.account_created_ts for a in apps if a.account_created_ts is not None), None)
+        if created is not None:
+            known_age += 1
+            young += (first.ts - created) < params.young_account_days * DAY
+        for app in apps:
+            if app.amount is not None:
+                amounts.append(float(app.amount))
+            if app.form_fill_seconds is not None:
+                with_fill += 1
+                scripted += app.form_fill_seconds < params.scripted_fill_seconds
+                hurried += app.form_fill_seconds < params.hurried_fill_seconds
+
+    confirmed = sorted(m for m in members if _status(labels, applicant_node(m)) == "confirmed_fraud")
+    cleared = sum(1 for m in members if _status(labels, applicant_node(m)) == "cleared")
+    flagged_ids = sum(1 for n in links if _status(labels, n) == "confirmed_fraud")
+    span = (max(firsts) - min(firsts)) if firsts else 0.0
+    core = _core_span(firsts, params.core_share)
+    young_share = young / known_age if known_age else 0.0
+    fraud_share = len(confirmed) / size if size else 0.0
+    mean_amount = sum(amounts) / len(amounts) if amounts else None
+    ratio = (mean_amount / population.mean_amount
+             if mean_amount is not None and population.mean_amount else None)
+    scripted_share = scripted / with_fill if with_fill else 0.0
+    hurried_share = hurried / with_fill if with_fill else 0.0
+
+    strengths = {
+        "compression": _compression(span, core, params.compression_days) if len(firsts) >= 2 else 0.0,
+        "young_accounts": young_share,
+        "hurried_forms": hurried_share,
+        "shared_kinds": min(len(kinds) - 1, 2) / 2 if kinds else 0.0,
+        "fraud_evidence": min(1.0, 3.0 * fraud_share + 0.5 * flagged_ids),
+        "amount": min(1.0, max(0.0, math.log2(ratio))) if ratio else 0.0,
+        "size": min(1.0, max(0, size - 2) / 8),
+    }
+    score = _round(ring_score(strengths, params.weights), 6)
+    is_scripted = len(kinds) == 1 and scripted_share >= params.scripted_share
+    features: dict[str, Any] = {
+        "size": size,
+        "identifiers": len(links),
+        "linked_pairs": len(pairs),
+        "density": _round(len(pairs) / possible if possible else 0.0),
+        "kinds": kinds,
+        "kind_count": len(kinds),
+        "applications": n_apps,
+        "first_application": _iso(min(firsts)) if firsts else None,
+        "last_first_application": _iso(max(firsts)) if firsts else None,
+        "span_days": _round(span / DAY),
+        "core_span_days": _round(core / DAY),
+        "young_account_share": _round(young_share),
+        "confirmed_fraud": len(confirmed),
+        "confirmed_fraud_share": _round(fraud_share),
+        "confirmed_fraud_identifiers": flagged_ids,
+        "cleared_members": cleared,
+        "mean_amount": _round(mean_amount, 2) if mean_amount is not None else None,
+        "amount_ratio": _round(ratio) if ratio is not None else None,
+        "scripted_share": _round(scripted_share),
+        "hurried_share": _round(hurried_share),
+        "strengths": {k: _round(v) for k, v in strengths.items()},
+    }
+    if is_scripted:
+        features["pattern"] = "scripted_burst"
+    return RingCandidate(tuple(members), tuple(sorted(links)), dict(sorted(links.items())), features, score,
+                         is_scripted)
+
+
+def _status(labels: dict[str, Label], node_id: str) -> str | None:
+    label = labels.get(node_id)
+    return label.status if label else None
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+# -- ids and lineage -----------------------------------------------------------------------------
+def ring_id_of(member_key: str) -> str:
+    """The id a brand-new ring takes from its smallest member key: ``RING-<8 hex>``."""
+    return "RING-" + hashlib.sha256(member_key.encode()).hexdigest()[:8].upper()
+
+
+def _significant(shared: int, of: int) -> bool:
+    """Whether ``shared`` members of a ring of ``of`` make up a real part of it."""
+    return shared >= 2 and shared * 4 >= of
+
+
+def assign_ids(
+    groups: Sequence[Sequence[str]], previous: Sequence[RingRecord], run_id: str, keep_overlap: float = 0.5
+) -> list[tuple[str, dict[str, Any]]]:
+    """Ring id and lineage for each new member group, matched to the previous run.
+
+    A group inherits the id of the previous ring it overlaps best (Jaccard,
+    then shared members, then id), when they share at least ``keep_overlap``
+    of the smaller of the two; each id goes to one group at most. Other groups
+    take :func:`ring_id_of` their smallest member whose id is free. Lineage:
+    ``event`` is ``new``, ``same``, ``grown``, ``shrunk``, ``changed`` (members
+    both joined and left), ``split`` (a previous ring's members are now spread
+    over several rings) or ``merged`` (this ring holds real parts of several
+    previous rings); ``previous`` lists the previous ring ids involved;
+    ``first_run`` is the run in which the ring (id) first appeared.
+
+    >>> assign_ids([("a", "b", "c")], [], "run-1")[0][1]["event"]
+    'new'
+    """
+    sets = [frozenset(g) for g in groups]
+    prev_sets = {r.ring_id: frozenset(r.members) for r in previous}
+    prev_by_id = {r.ring_id: r for r in previous}
+    owner: dict[str, list[str]] = {}
+    for r in previous:
+        for m in r.members:
+            owner.setdefault(m, []).append(r.ring_id)
+
+    overlaps: list[dict[str, int]] = []
+    for members in sets:
+        counts: dict[str, int] = {}
+        for m in members:
+            for rid in owner.get(m, ()):
+                counts[rid] = counts.get(rid, 0) + 1
+        overlaps.append(counts)
+
+    options: list[tuple[float, int, str, int]] = []
+    for i, counts in enumerate(overlaps):
+        for rid, shared in counts.items():
+            other = prev_sets[rid]
+            if shared >= keep_overlap * min(len(sets[i]), len(other)):
+                jaccard = shared / len(sets[i] | other)
+                options.append((-jaccard, -shared, rid, i))
+    options.sort(key=lambda o: (o[0], o[1], o[2], min(sets[o[3]])))
+    inherited: dict[int, str] = {}
+    taken: set[str] = set()
+    for _, _, rid, i in options:
+        if i not in inherited and rid not in taken:
+            inherited[i] = rid
+            taken.add(rid)
+
+    used = set(prev_sets) | taken
+    out: list[tuple[str, dict[str, Any]]] = []
+    for i, members in enumerate(sets):
+        counts = overlaps[i]
+        related = sorted(rid for rid, shared in counts.items() if _significant(shared, len(prev_sets[rid])))
+        if i in inherited:
+            rid = inherited[i]
+            before = prev_sets[rid]
+            spread = any(
+                j != i and _significant(overlaps[j].get(rid, 0), len(before)) for j in range(len(sets))
+            )
+            merged_from = sorted(set(related) | {rid})
+            if len(merged_from) > 1:
+                event, prev_ids = "merged", merged_from
+            elif spread:
+                event, prev_ids = "split", [rid]
+            elif members == before:
+                event, prev_ids = "same", [rid]
+            elif members > before:
+                event, prev_ids = "grown", [rid]
+            elif members < before:
+                event, prev_ids = "shrunk", [rid]
+            else:
+                event, prev_ids = "changed", [rid]
+            first = prev_by_id[rid].lineage.get("first_run", prev_by_id[rid].run_id)
+            out.append((rid, {"event": event, "previous": prev_ids, "first_run": first}))
+            continue
+        rid = ""
+        for key in sorted(members):
+            candidate = ring_id_of(key)
+            if candidate not in used:
+                rid = candidate
+                break
+        if not rid:  # every member's id is taken: extend the smallest one's hash deterministically
+            n = 1
+            while not rid or rid in used:
+                rid = ring_id_of(f"{min(members)}#{n}")
+                n += 1
+        used.add(rid)
+        event = "split" if related else "new"
+        out.append((rid, {"event": event, "previous": related, "first_run": run_id}))
+    return out
+
+
+# -- the run ----------------------------------------------------------------------------------------
+@dataclass
+class RingRun:
+    """What a run found, wrote and how long each step took."""
+
+    run_id: str
+    at: float
+    params: RingParams
+    rings: list[RingRecord]
+    """The active rings after the run, highest score first."""
+    links: dict[str, dict[str, tuple[str, ...]]]
+    """Ring id -> identifier -> members who used it (for pictures)."""
+    candidates: list[RingCandidate]
+    """Every measured part of at least ``min_members`` applicants, reported or not."""
+    retired: list[str]
+    written: bool
+    timings: dict[str, float]
+    counts: dict[str, int]
+    population: Population
+
+    @property
+    def critical(self) -> list[RingRecord]:
+        return [r for r in self.rings if r.score >= self.params.critical]
+
+    def summary(self) -> dict[str, Any]:
+        events: dict[str, int] = {}
+        for r in self.rings:
+            event = str(r.lineage.get("event", "new"))
+            events[event] = events.get(event, 0) + 1
+        return {
+            "run_id": self.run_id,
+            "at": _iso(self.at),
+            "written": self.written,
+            "unchanged": not self.written,
+            "rings": len(self.rings),
+            "critical": len(self.critical),
+            "ring_members": sum(len(r.members) for r in self.rings),
+            "retired": self.retired,
+            "events": dict(sorted(events.items())),
+            "counts": self.counts,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "params": self.params.as_dict(),
+        }
+
+
+_RUN_LOCK = threading.Lock()
+
+
+def new_run_id(at: float) -> str:
+    stamp = datetime.fromtimestamp(at, UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"run-{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def detect_rings(
+    store: GraphStore,
+    params: RingParams | None = None,
+    detector_params: DetectorParams | None = None,
+    *,
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.time,
+    write: bool = True,
+) -> RingRun:
+    """Find, score and (unless ``write`` is false or nothing changed) write rings.
+
+    An unchanged re-run writes nothing: when the rings found are exactly the
+    active ones (ids, members, identifiers, scores and features), the store
+    keeps them with their original run id and lineage. Only one run at a time
+    per process; a second concurrent call raises :class:`Conflict`.
+    """
+    if not _RUN_LOCK.acquire(blocking=False):
+        raise Conflict("a ring-detection run is already in progress")
+    try:
+        return _run(store, params or RingParams(), detector_params or DetectorParams(), progress, clock, write)
+    finally:
+        _RUN_LOCK.release()
+
+
+def _tick(progress: Progress | None, step: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(step, done, total)
+
+
+def _run(
+    store: GraphStore,
+    params: RingParams,
+    detector: DetectorParams,
+    progress: Progress | None,
+    clock: Callable[[], float],
+    write: bool,
+) -> RingRun:
+    timings: dict[str, float] = {}
+    started = last = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        timings[step] = now - last
+        last = now
+
+    at = float(clock())
+    run_id = new_run_id(at)
+    limit = detector.expand_limit
+    previous = store.rings()
+    labels = store.labels()
+    exclude = sorted(n for n, lab in labels.items()
+                     if lab.status in ("allow_listed", "cleared") and node_kind(n) in params.kinds)
+    lap("read")
+
+    _tick(progress, "components", 0, 0)
+    components = store.linked_components(params.kinds, limit, params.min_members, exclude)
+    _tick(progress, "components", len(components), len(components))
+    lap("components")
+
+    parts: list[LinkedComponent] = []
+    large = [c for c in components if len(c.members) > params.max_ring_size]
+    for comp in components:
+        if len(comp.members) <= params.max_ring_size:
+            parts.append(comp)
+    for done, comp in enumerate(large, 1):
+        split = store.split_communities(comp, limit, params.louvain_seed)
+        parts.extend(p for p in split if len(p.members) >= params.min_members)
+        _tick(progress, "splitting", done, len(large))
+    parts.sort(key=lambda p: p.members[0])
+    lap("splitting")
+
+    population = population_reference(store, params.amount_sample)
+    lap("population")
+
+    candidates = _measure_all(store, parts, labels, population, params, limit, progress)
+    lap("measuring")
+
+    reported = [c for c in candidates if c.reported(params)]
+    ids = assign_ids([c.members for c in reported], previous, run_id, params.keep_id_overlap)
+    records = [
+        RingRecord(rid, run_id, c.members, c.score, c.features, c.identifiers, lineage)
+        for c, (rid, lineage) in zip(reported, ids, strict=True)
+    ]
+    links = {rid: c.links for c, (rid, _) in zip(reported, ids, strict=True)}
+    kept = {r.ring_id for r in records}
+    retired = sorted(r.ring_id for r in previous if r.ring_id not in kept)
+    unchanged = _same_rings(records, previous)
+    lap("matching")
+
+    written = False
+    if write and not unchanged:
+        _tick(progress, "writing", 0, len(records))
+        store.write_rings(run_id, at, records)
+        _tick(progress, "writing", len(records), len(records))
+        written = True
+    active = previous if unchanged else records
+    lap("writing")
+    timings["total"] = time.perf_counter() - started
+    counts = {
+        "components": len(components),
+        "split_components": len(large),
+        "parts": len(parts),
+        "candidates": len(candidates),
+        "scripted_bursts": sum(1 for c in candidates if c.scripted),
+        "below_threshold": sum(1 for c in candidates if not c.scripted and c.score < params.threshold),
+        "excluded_identifiers": len(exclude),
+    }
+    return RingRun(
+        run_id=run_id,
+        at=at,
+        params=params,
+        rings=sorted(active, key=lambda r: (-r.score, r.ring_id)),
+        links=links,
+        candidates=candidates,
+        retired=[] if unchanged else retired,
+        written=written,
+        timings=timings,
+        counts=counts,
+        population=population,
+    )
+
+
+def _same_rings(new: Iterable[RingRecord], old: Iterable[RingRecord]) -> bool:
+    def key(r: RingRecord) -> tuple[Any, ...]:
+        return (r.ring_id, tuple(r.members), tuple(r.identifiers), r.score, _canonical(r.features))
+
+    return sorted(map(key, new)) == sorted(map(key, old))
+
+
+def _canonical(value: Any) -> Any:
+    """A hashable, JSON-insensitive form (tuples and lists compare equal)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _canonical(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_canonical(v) for v in value)
+    return value
+
+
+def population_reference(store: GraphStore, sample: int) -> Population:
+    """Mean application amount over a deterministic sample of applicants.
+
+    Applicant keys are keyed hashes, so taking the keys below a threshold is a
+    uniform sample that every run (and every backend) draws identically.
+    """
+    if sample <= 0:
+        return Population(None, 0)
+    total = store.stats().get("applicants", 0)
+    if total == 0:
+        return Population(None, 0)
+    cut = min(1.0, sample / total) * 16**6
+    keys = sorted({a for a, _nid, _f, _l in store.links() if int(a[:6], 16) < cut})
+    amounts = [a.amount for k in keys for a in store.applicant_applications(k) if a.amount is not None]
+    return Population(sum(amounts) / len(amounts) if amounts else None, len(keys))
+
+
+def _measure_all(
+    store: GraphStore,
+    parts: Sequence[LinkedComponent],
+    labels: dict[str, Label],
+    population: Population,
+    params: RingParams,
+    limit: int,
+    progress: Progress | None,
+) -> list[RingCandidate]:
+    total = len(parts)
+    out: list[RingCandidate] = []
+    batch: list[LinkedComponent] = []
+    size = 0
+    for done, part in enumerate(parts, 1):
+        batch.append(part)
+        size += len(part.identifiers)
+        if size >= 5000 or done == total:
+            out.extend(_measure_batch(store, batch, labels, population, params, limit))
+            _tick(progress, "measuring", done, total)
+            batch, size = [], 0
+    return out
+
+
+def _measure_batch(
+    store: GraphStore,
+    parts: Sequence[LinkedComponent],
+    labels: dict[str, Label],
+    population: Population,
+    params: RingParams,
+    limit: int,
+) -> list[RingCandidate]:
+    idents = sorted({n for p in parts for n in p.identifiers})
+    usage = store.identifier_usage(idents, END_OF_TIME, 0.0, limit)
+    out = []
+    for part in parts:
+        inside = set(part.members)
+        links: dict[str, tuple[str, ...]] = {}
+        for nid in part.identifiers:
+            use = usage.get(nid)
+            users = tuple(m for m in use.members if m in inside) if use else ()
+            if len(users) >= 2:
+                links[nid] = users
+        apps = {m: store.applicant_applications(m) for m in part.members}
+        out.append(measure(part.members, links, apps, labels, population, params))
+    return out
