@@ -102,9 +102,14 @@ def applicant(applicant_id: str, desk: Desk, _: Investigator) -> dict[str, Any]:
     node = applicant_node(key)
     label = desk.store.labels([node]).get(node)
     ring = desk.store.ring_of(key)
+    seen: dict[str, dict[str, str]] = {}
+    for a in apps:
+        for i in a.identifiers:
+            seen.setdefault(i.node_id, {"node_id": i.node_id, "kind": i.kind, "display": i.display})
     return {
         "applicant_id": node,
         "display": apps[-1].applicant_display,
+        "identifiers": list(seen.values()),
         "label": asdict(label) if label else None,
         "ring": ring.ring_id if ring else None,
         "applications": [
@@ -139,6 +144,24 @@ def node_network(
     depth: Annotated[int, Query(ge=1, le=6)] = 2, limit: Annotated[int, Query(ge=1, le=2000)] = 300,
 ) -> dict[str, Any]:
     return _network(desk, node_id, depth, limit)
+
+
+@router.get("/nodes/{node_id}", tags=["investigation"], summary="One node: display, usage and label")
+def node(node_id: str, desk: Desk, _: Investigator) -> dict[str, Any]:
+    display = desk.store.node_display([node_id]).get(node_id)
+    if display is None:
+        raise NotFound("node", node_id)
+    kind = node_id.split(":", 1)[0]
+    body: dict[str, Any] = {"node_id": node_id, "kind": kind, "display": display}
+    if kind not in ("applicant", "application"):
+        usage = desk.store.identifier_usage([node_id], desk.now() + 1, 30 * 86400.0, 0).get(node_id)
+        body["applicants"] = usage.applicants if usage else 0
+        body["applications"] = usage.applications if usage else 0
+        body["applications_30d"] = len(usage.recent) if usage else 0
+        body["hub"] = bool(usage and usage.applicants > desk.scorer.config.params.expand_limit)
+    label = desk.store.labels([node_id]).get(node_id)
+    body["label"] = asdict(label) if label else None
+    return body
 
 
 @router.post("/lookup", tags=["investigation"], summary="Find the node of a raw identifier or national id")
@@ -189,7 +212,10 @@ def rescore(applicant_id: str, desk: Desk, actor: Investigator) -> dict[str, Any
 @router.get("/alerts", tags=["monitoring"])
 def alerts(desk: Desk, _: Investigator, status: str | None = None,
            limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
-    return [asdict(a) for a in desk.store.alerts(status, limit)]
+    found = desk.store.alerts(status, limit)
+    display = desk.store.node_display([applicant_node(a.applicant_key) for a in found])
+    return [{**asdict(a), "applicant_id": applicant_node(a.applicant_key),
+             "applicant_display": display.get(applicant_node(a.applicant_key), "")} for a in found]
 
 
 @router.post("/alerts/{alert_id}", tags=["monitoring"])
@@ -231,6 +257,11 @@ def ring(ring_id: str, desk: Desk, _: Investigator) -> dict[str, Any]:
 def audit(desk: Desk, _: Admin, subject: str | None = None,
           limit: Annotated[int, Query(ge=1, le=5000)] = 100) -> list[dict[str, Any]]:
     return [asdict(e) for e in desk.store.audit(subject, limit)]
+
+
+@router.get("/whoami", tags=["admin"], summary="The role of the calling API key")
+def whoami(actor: Scorer) -> dict[str, str]:
+    return {"actor": actor, "role": actor.split(":", 1)[0]}
 
 
 @router.get("/stats", tags=["admin"])

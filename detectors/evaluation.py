@@ -131,12 +131,24 @@ def train(scorer: Scorer, data: Replay, c: float = 1.0) -> Model:
         if (coef >= 0).all():
             break
         active[np.flatnonzero(active)[coef < 0]] = False
+    bias = float(clf.intercept_[0])
+    floors = scorer.config.policy_min_weights
+    if any(weights[j] < floors.get(f, 0.0) for j, f in enumerate(FEATURES)):
+        weights = np.array([max(w, floors.get(f, 0.0)) for f, w in zip(FEATURES, weights, strict=True)])
+        bias = _calibrated_bias(s @ weights, float(y.mean()))
     return Model(
         {f: round(float(w), 6) for f, w in zip(FEATURES, weights, strict=True)},
-        round(float(clf.intercept_[0]), 6),
+        round(bias, 6),
         baselines,
         {"trained_on": len(y), "fraud": int(y.sum()), "regularisation_c": c},
     )
+
+
+def _calibrated_bias(z: np.ndarray, base_rate: float) -> float:
+    """The intercept at which the mean predicted probability equals the base rate."""
+    from scipy.optimize import brentq
+
+    return float(brentq(lambda b: float(np.mean(1 / (1 + np.exp(-(z + b))))) - base_rate, -50.0, 50.0))
 
 
 def _recall_at_fpr(y: np.ndarray, p: np.ndarray, fpr_cap: float) -> float:

@@ -67,6 +67,7 @@ class ScoringConfig:
     bands: tuple[Band, ...]
     top_reasons: int
     min_contribution: float
+    policy_min_weights: dict[str, float] = field(default_factory=dict)
 
     def band(self, score: float) -> Band:
         for band in self.bands:
@@ -93,6 +94,7 @@ def load_config(path: Path | str | None = None) -> ScoringConfig:
             bands=bands,
             top_reasons=int(raw["reasons"]["top"]),
             min_contribution=float(raw["reasons"]["min_contribution"]),
+            policy_min_weights={k: float(v) for k, v in (raw.get("policy_min_weights") or {}).items()},
         )
     except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
         raise ModelError(f"cannot read scoring config {source}: {exc}") from exc

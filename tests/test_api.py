@@ -147,23 +147,33 @@ def test_shared_device_ring_scores_higher_and_network_shows_it(client: TestClien
 
 
 def test_confirming_fraud_raises_alerts_and_is_audited(client: TestClient, store: EmbeddedStore) -> None:
-    ids = []
-    for n in range(1, 4):
-        body = application(n, device={"fingerprint": "dfp-family"}, phone=f"+86 139 0000 00{n:02d}")
-        ids.append(client.post("/v1/applications", json=body, headers=SCORER).json()["applicant_id"])
+    # Three people who shared a device months apart score low at application time...
+    ids, first = [], []
+    for n, month in ((1, "06"), (2, "08"), (3, "10")):
+        body = application(n, device={"fingerprint": "dfp-family"}, submitted_at=f"2026-{month}-02T10:00:00Z")
+        body["applicant"]["account_created_at"] = "2025-01-01T00:00:00Z"
+        answer = client.post("/v1/applications", json=body, headers=SCORER).json()
+        ids.append(answer["applicant_id"])
+        first.append(answer["band"])
+    assert first == ["low", "low", "low"]
+    # ...until one of them is confirmed as fraud: the others are re-scored and alerted.
     r = client.post("/v1/labels", json={"node_id": ids[0], "status": "confirmed_fraud",
                                         "reason": "chargeback confirmed"}, headers=INVESTIGATOR)
     assert r.status_code == 200
     alerts = client.get("/v1/alerts", headers=INVESTIGATOR).json()
-    assert {a["applicant_key"] for a in alerts} >= {i.split(":")[1] for i in ids[1:]}
+    assert {a["applicant_id"] for a in alerts} >= set(ids[1:])
     assert all(a["tier"] in ("watch", "investigate", "freeze_recommended") for a in alerts)
+    assert {a["trigger"] for a in alerts} == {f"label:confirmed_fraud:{ids[0]}"}
     audit = client.get("/v1/audit", params={"subject": ids[0]}, headers=ADMIN).json()
-    assert audit[0]["action"] == "label:confirmed_fraud" and audit[0]["actor"].startswith("investigator")
+    labelled = [e for e in audit if e["action"] == "label:confirmed_fraud"]
+    assert labelled and labelled[0]["actor"].startswith("investigator")
+    assert labelled[0]["detail"]["reason"] == "chargeback confirmed"
     cleared = client.post("/v1/labels", json={"node_id": ids[0], "status": "cleared",
                                               "reason": "appeal upheld: stolen identity"}, headers=INVESTIGATOR)
     assert cleared.status_code == 200
     assert store.labels([ids[0]])[ids[0]].status == "cleared"
-    assert [e.action for e in store.audit(ids[0])][:2] == ["label:cleared", "label:confirmed_fraud"]
+    assert [e.action for e in store.audit(ids[0]) if e.action.startswith("label:")] == [
+        "label:cleared", "label:confirmed_fraud"]
 
 
 def test_lookup_by_raw_identifier(client: TestClient) -> None:
@@ -225,3 +235,15 @@ def test_acknowledged_write_survives_kill_and_restart(tmp_path: Path) -> None:
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def test_node_summary_whoami_and_applicant_identifiers(client: TestClient) -> None:
+    body = client.post("/v1/applications", json=EXAMPLE, headers=SCORER).json()
+    phone = client.post("/v1/lookup", json={"kind": "phone", "value": "+86 138 0013 8000"},
+                        headers=INVESTIGATOR).json()["node_id"]
+    node = client.get(f"/v1/nodes/{phone}", headers=INVESTIGATOR).json()
+    assert node["applicants"] == 1 and node["hub"] is False and node["label"] is None
+    assert client.get("/v1/nodes/phone:nope", headers=INVESTIGATOR).status_code == 404
+    assert client.get("/v1/whoami", headers=INVESTIGATOR).json()["role"] == "investigator"
+    person = client.get(f"/v1/applicants/{body['applicant_id']}", headers=INVESTIGATOR).json()
+    assert phone in {i["node_id"] for i in person["identifiers"]}
