@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         summary="Fraud scores with reasons from a graph of applicants and the identifiers they share.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     errors.install(app)
     app.include_router(router)
 

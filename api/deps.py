@@ -22,8 +22,14 @@ def get_desk(request: Request) -> FraudDesk:
     return desk
 
 
+def app_settings(request: Request) -> Settings:
+    """The settings the running app was created with (falls back to the environment)."""
+    settings: Settings | None = getattr(request.app.state, "settings", None)
+    return settings if settings is not None else get_settings()
+
+
 Desk = Annotated[FraudDesk, Depends(get_desk)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
 def require(role: Role) -> Callable[..., str]:

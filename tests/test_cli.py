@@ -1,0 +1,78 @@
+"""The ringsight command line, used as an operator would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.routes import EXAMPLE
+from api.settings import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path}/cli.db"
+    monkeypatch.setenv("RINGSIGHT_GRAPH_URL", url)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def test_generate_load_score_stats(tmp_path: Path, db: str) -> None:
+    out = tmp_path / "gen"
+    r = runner.invoke(app, ["generate", "--applications", "2000", "--seed", "3", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert {p.name for p in out.iterdir()} >= {"applications.csv", "truth.csv", "bad_actors.csv"}
+    r = runner.invoke(app, ["load", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "2,000 stored" in r.output and "rows/s" in r.output
+    again = runner.invoke(app, ["load", str(out)])
+    assert "0 stored, 2,000 already present" in again.output
+    stats = json.loads(runner.invoke(app, ["stats"]).stdout)
+    assert stats["applications"] == 2000 and stats["labels"] > 0
+    body = tmp_path / "app.json"
+    body.write_text(json.dumps(EXAMPLE))
+    r = runner.invoke(app, ["score", str(body)])
+    assert r.exit_code == 0, r.output
+    line = json.loads(r.stdout.strip().splitlines()[-1])
+    assert line["band"] in ("low", "medium", "high", "critical") and line["stored"] is False
+    assert json.loads(runner.invoke(app, ["stats"]).stdout)["applications"] == 2000
+
+
+def test_parquet_round_trip(tmp_path: Path, db: str) -> None:
+    out = tmp_path / "pq"
+    assert runner.invoke(app, ["generate", "--applications", "500", "--out", str(out), "--format", "parquet"]).exit_code == 0
+    r = runner.invoke(app, ["load", str(out / "applications.parquet")])
+    assert r.exit_code == 0 and "500 stored" in r.output
+
+
+def test_bad_rows_are_rejected_by_line_and_field(tmp_path: Path, db: str) -> None:
+    csv = tmp_path / "bad.csv"
+    csv.write_text(
+        "application_id,submitted_at,applicant.national_id,phone\n"
+        "APP-1,2026-11-20T10:00:00Z,110101199003077777,13800138000\n"
+        "APP-2,not-a-time,110101199003077778,13800138001\n"
+        "APP-3,2026-11-20T10:00:00Z,110101199003077779,not a phone\n"
+    )
+    rejects = tmp_path / "rejects.jsonl"
+    r = runner.invoke(app, ["load", str(csv), "--rejects", str(rejects)])
+    assert r.exit_code == 1
+    bad = [json.loads(x) for x in rejects.read_text().splitlines()]
+    assert [(b["line"], b["field"]) for b in bad] == [(3, "submitted_at"), (4, "phone")]
+    assert json.loads(runner.invoke(app, ["stats"]).stdout)["applications"] == 1
+
+
+def test_unknown_store_scheme_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RINGSIGHT_GRAPH_URL", "postgres://x")
+    get_settings.cache_clear()
+    r = runner.invoke(app, ["stats"])
+    get_settings.cache_clear()
+    assert r.exit_code != 0
+    assert "graph_url" in str(r.exception) or "graph_url" in r.output
