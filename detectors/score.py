@@ -76,7 +76,15 @@ class Scorer:
         self, store: GraphStore, app: NormalisedApplication, as_of: float | None = None
     ) -> list[tuple[str, Observation]]:
         ctx = ScoringContext(store, app, self.config.params, as_of)
-        return [(name, obs) for name, detect in DETECTORS if name not in self.disabled for obs in detect(ctx)]
+        out = []
+        for name, detect in DETECTORS:
+            if name in self.disabled:
+                continue
+            for obs in detect(ctx):
+                # Every reason must be openable: name the application it was read from.
+                evidence = {"application": app.node_id, **obs.evidence}
+                out.append((name, Observation(obs.code, obs.value, obs.sentence, evidence)))
+        return out
 
     def strength(self, code: str, value: float) -> tuple[float, str]:
         """Strength in [0, 1] of a raw value, and a note on how it compares."""

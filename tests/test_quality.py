@@ -92,3 +92,40 @@ def test_detection_floors_on_unseen_seeds(tmp_path: Path, n: int, seed: int) -> 
     # every detector earns its place: removing any one of them costs recall or ranking
     for name, ablated in result["ablation"].items():
         assert ablated["pr_auc"] < result["pr_auc"], name
+
+
+def _node_ids(value: object) -> list[str]:
+    if isinstance(value, str):
+        kind = value.split(":", 1)[0]
+        return [value] if ":" in value and kind in {"applicant", "application", "device", "phone", "email",
+                                                     "employer", "address", "ip", "bank_account"} else []
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _node_ids(v)]
+    if isinstance(value, list | tuple):
+        return [n for v in value for n in _node_ids(v)]
+    return []
+
+
+def test_every_reason_names_evidence_that_can_be_opened() -> None:
+    data = generate(4000, 29)
+    store = EmbeddedStore("memory://")
+    load_rows = sorted(data.applications, key=lambda r: str(r["submitted_at"]))
+    apps = [NORMALISER.application(from_flat(r)) for r in load_rows]
+    store.upsert(apps[:-300])
+    scorer = Scorer.default()
+    seen_codes: set[str] = set()
+    for app in apps[-300:]:
+        for reason in scorer.score(store, app).reasons:
+            seen_codes.add(reason.code)
+            ids = _node_ids(reason.evidence)
+            assert ids, (reason.code, reason.evidence)
+            for node in ids:
+                kind, _, key = node.partition(":")
+                if kind == "application":
+                    assert key == app.application_id or store.application(key) is not None, node
+                elif kind == "applicant":
+                    assert key == app.applicant_key or store.applicants_exist([key]), node
+                else:
+                    assert node in store.node_display([node]), node
+            assert reason.sentence
+    assert len(seen_codes) >= 4, seen_codes
