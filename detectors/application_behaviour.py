@@ -136,7 +136,8 @@ def observe(ctx: ScoringContext) -> list[Observation]:
                                f"The account was created {age_h:.1f} h before applying.",
                                {"account_age_hours": round(age_h, 2)}))
     else:
-        out.append(Observation("young_account", 0.0, "Account age unknown.", {}))
+        # Unknown is not young: use the value of a year-old account (neutral in every population seen).
+        out.append(Observation("young_account", -math.log10(24 * 365.0), "Account age unknown.", {}))
     if app.form_fill_seconds is not None:
         fill = app.form_fill_seconds
         value = -math.log1p(fill) + 0.3 * math.log1p(app.paste_events or 0)

@@ -68,7 +68,8 @@ def observe(ctx: ScoringContext) -> list[Observation]:
     fraud_people = sorted((h, n) for h, n in found if n.startswith("applicant:"))
     is_flagged = own_label is not None and own_label.status == "confirmed_fraud"
     nearest = min((h for h, _ in found), default=0)
-    proximity = max((1.0 / (h - 1) for h, n in fraud_people if h > 1), default=0.0)
+    # Sharing an identifier with a fraudster (2 hops) is 1.0; two people away (4 hops) 0.5.
+    proximity = max((min(1.0, 2.0 / h) for h, n in fraud_people if h > 1), default=0.0)
     paths = [_path(parent, n) for _, n in sorted(found)[:5]]
     return [
         Observation(

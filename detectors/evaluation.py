@@ -37,6 +37,15 @@ class Replay:
     detector_of: dict[str, str]
     truth: dict[str, dict[str, str]] = field(default_factory=dict)
 
+    def labelled(self) -> Replay:
+        """Only the applications whose truth says fraud (1) or not (0); unlabelled
+        rows stay in the graph during replay but out of training and metrics."""
+        keep = [i for i, a in enumerate(self.application_ids)
+                if str(self.truth.get(a, {}).get("is_fraud", "")).strip() in ("0", "1")]
+        if len(keep) == len(self.application_ids):
+            return self
+        return Replay([self.application_ids[i] for i in keep], self.values[keep], self.detector_of, self.truth)
+
     def labels(self) -> np.ndarray:
         return np.array([int(self.truth.get(a, {}).get("is_fraud", 0) or 0) for a in self.application_ids])
 
@@ -108,8 +117,10 @@ def train(scorer: Scorer, data: Replay, c: float = 1.0) -> Model:
     """
     from sklearn.linear_model import LogisticRegression
 
+    population = data  # baselines describe every application, labelled or not
+    data = data.labelled()
     baselines = {
-        code: Baseline.of([float(v) for v in data.values[:, j]])
+        code: Baseline.of([float(v) for v in population.values[:, j]])
         for j, code in enumerate(FEATURES)
         if scorer.config.transforms[code]["kind"] == "population"
     }
@@ -192,7 +203,9 @@ def metrics(y: np.ndarray, p: np.ndarray, patterns: list[str], bands: list[str],
 
 
 def evaluate(scorer: Scorer, data: Replay, out: Path | None = None, capacity: float = 0.05) -> dict[str, Any]:
-    """Metrics of ``scorer`` on a replay, a per-detector ablation, and plots in ``out``."""
+    """Metrics of ``scorer`` on the labelled part of a replay, a per-detector ablation,
+    and plots in ``out``."""
+    data = data.labelled()
     s = strengths(scorer, data.values)
     y = data.labels()
     p = probabilities(scorer.model, s)

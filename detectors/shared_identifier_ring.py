@@ -41,7 +41,7 @@ def observe(ctx: ScoringContext) -> list[Observation]:
             continue
         spec = ctx.specificity(nid, others + 1)
         age_days = max(0.0, ctx.as_of - use.last_ts) / DAY
-        recency = math.exp(-age_days / ctx.params.recency_days)
+        recency = math.exp(-age_days / ctx.recency_days(nid))
         weight = spec * recency * min(others, 5)
         shared_weight += weight
         shared.append(

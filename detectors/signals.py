@@ -63,6 +63,7 @@ class DetectorParams:
     specificity_scale: float = 8.0
     ring_min_specificity: float = 0.45
     recency_days: float = 30.0
+    recency_days_by_kind: dict[str, float] = field(default_factory=lambda: {"bank_account": 365.0})
 
 
 class ScoringContext:
@@ -127,3 +128,9 @@ class ScoringContext:
         kind = node_id.split(":", 1)[0]
         weight = self.params.kind_weight.get(kind, 0.5)
         return weight / (1.0 + max(0, applicants - 2) / self.params.specificity_scale)
+
+    def recency_days(self, node_id: str) -> float:
+        """How fast shared use of this kind of identifier ages (a shared bank account
+        stays telling for a year; a shared phone or device for about a month)."""
+        kind = node_id.split(":", 1)[0]
+        return self.params.recency_days_by_kind.get(kind, self.params.recency_days)
