@@ -118,7 +118,7 @@ class _IdentifierIndex:
     dirty: bool = False
 
     def add(self, ts: float, applicant: str) -> None:
-        if self.times and ts < self.times[-1]:
+        if self.times and (ts < self.times[-1] or (ts == self.times[-1] and applicant < self.who[-1])):
             self.dirty = True
         self.times.append(ts)
         self.who.append(applicant)

@@ -44,7 +44,7 @@ class IdentifierUsage:
     """How one identifier was used before ``as_of``.
 
     ``recent`` holds ``(ts, applicant_key)`` of applications within the
-    requested window, newest last. ``members`` lists the distinct applicants
+    requested window, sorted by (ts, applicant_key). ``members`` lists the distinct applicants
     when there are at most ``expand_limit`` of them and is empty otherwise: a
     hub is counted, never expanded.
     """

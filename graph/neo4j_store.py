@@ -1,0 +1,1219 @@
+"""The Neo4j store: Neo4j 5 through the official driver, whole-graph work in GDS.
+
+The graph (DESIGN §3)::
+
+    (:Applicant {key, display})-[:SUBMITTED {ts}]->(:Application {application_id, ts,
+        submitted_at, applicant_key, applicant_display, amount, product, ...})
+    (:Application)-[:USED_DEVICE|GAVE_PHONE|... {ts, ord, applicant}]->(:Device|:Phone|... {key, display})
+    (:Applicant)-[:MEMBER_OF {run_id}]->(:Ring {ring_id, run_id, active, ...})
+    (:Label {node_id, status, by, at, reason})   one per labelled node, seen in the graph or not
+    (:Decision {seq, ...}) (:Alert {alert_id, ...}) (:AuditEvent {seq, ...}) (:Counter {name, value})
+
+An identifier link carries the application's time (``ts``), its position in the
+application (``ord``, so an application reads back with its identifiers in the
+order they were given) and the applicant's key, so usage reads never load the
+application nodes. Labels live on their own nodes because bad-actor lists
+label identifiers nobody has used yet; a bare identifier node would otherwise
+count as a used one.
+
+Every query is parameterised. Labels and relationship types are spliced into
+query text only from the fixed mappings below, never from input. Every driver
+failure (no connection, expired session, timeout, transient server error) is
+raised as :class:`graph.errors.StoreUnavailable`; transient errors are retried
+by the driver's managed transactions within the configured timeout.
+
+Construction never fails because the server is down: the schema (uniqueness
+constraints and indexes, all ``IF NOT EXISTS``) is created with a bounded
+retry at start and again on first use after the server comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import neo4j
+from neo4j.exceptions import ClientError, ConstraintError, DriverError, Neo4jError
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from graph.embedded import RELATIONSHIP_OF_KIND
+from graph.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
+from graph.normalise import (
+    IDENTIFIER_KINDS,
+    NormalisedApplication,
+    applicant_node,
+    application_from_parts,
+    application_props,
+    node_kind,
+)
+from graph.store import (
+    Alert,
+    AuditEvent,
+    Decision,
+    GraphEdge,
+    GraphNode,
+    GraphStore,
+    IdentifierUsage,
+    Label,
+    LinkedComponent,
+    RingRecord,
+    Subgraph,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+LABEL_OF_KIND: dict[str, str] = {
+    "device": "Device",
+    "phone": "Phone",
+    "email": "Email",
+    "employer": "Employer",
+    "address": "Address",
+    "ip": "IP",
+    "bank_account": "BankAccount",
+}
+KIND_OF_LABEL: dict[str, str] = {label: kind for kind, label in LABEL_OF_KIND.items()}
+KIND_OF_RELATIONSHIP: dict[str, str] = {rel: kind for kind, rel in RELATIONSHIP_OF_KIND.items()}
+
+_UNIQUE: tuple[tuple[str, str], ...] = (
+    ("Applicant", "key"),
+    ("Application", "application_id"),
+    *((label, "key") for label in LABEL_OF_KIND.values()),
+    ("Ring", "ring_id"),
+    ("Label", "node_id"),
+    ("Alert", "alert_id"),
+    ("Decision", "seq"),
+    ("AuditEvent", "seq"),
+    ("Counter", "name"),
+)
+_INDEXED: tuple[tuple[str, str], ...] = (
+    ("Decision", "application_id"),
+    ("AuditEvent", "subject"),
+    ("Alert", "status"),
+    ("Ring", "active"),
+)
+SCHEMA: tuple[str, ...] = (
+    *(
+        f"CREATE CONSTRAINT ringsight_{label.lower()}_{prop} IF NOT EXISTS "
+        f"FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE"
+        for label, prop in _UNIQUE
+    ),
+    *(
+        f"CREATE INDEX ringsight_{label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
+        for label, prop in _INDEXED
+    ),
+)
+"""Schema statements, run idempotently at start (names and labels are constants)."""
+
+_STATEMENT_ROWS = 5000
+_HUB_LIMIT = 50  # identifiers with more applicants are not expanded past the start (as embedded)
+
+
+def _each_kind(branch: str) -> str:
+    """``UNION ALL`` of one copy of ``branch`` per identifier kind; ``{label}``,
+    ``{rel}`` and ``{kind}`` are filled in from the fixed mappings."""
+    return "\nUNION ALL\n".join(
+        branch.format(label=LABEL_OF_KIND[k], rel=RELATIONSHIP_OF_KIND[k], kind=k) for k in IDENTIFIER_KINDS
+    )
+
+
+def _identifier_lookup(param: str) -> str:
+    """Subquery yielding ``i, kind`` for the keys in ``$<param>.<kind>``."""
+    return _each_kind(
+        f"UNWIND coalesce(${param}.{{kind}}, []) AS k "
+        "MATCH (i:{label} {{key: k}}) USING INDEX i:{label}(key) RETURN i, '{kind}' AS kind"
+    )
+
+
+def _by_kind(node_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Identifier node ids grouped as ``{kind: [key, ...]}``; other ids are left out."""
+    out: dict[str, list[str]] = {}
+    for nid in node_ids:
+        kind, _, key = nid.partition(":")
+        if kind in LABEL_OF_KIND and key:
+            out.setdefault(kind, []).append(key)
+    return out
+
+
+# -- queries ------------------------------------------------------------------------------------
+_Q_EXISTING = """
+UNWIND $ids AS id
+MATCH (app:Application {application_id: id}) USING INDEX app:Application(application_id)
+RETURN app.application_id AS id, app.applicant_key AS applicant
+"""
+
+# Rows travel as positional lists (the driver packs parameters in Python; map keys
+# repeated on every row cost as much as the values): [key, display] for nodes, and for
+# applications the layout of ``_create_row``.
+_Q_MERGE_IDENTIFIERS: dict[str, str] = {
+    kind: f"UNWIND $nodes AS n MERGE (i:{label} {{key: n[0]}}) ON CREATE SET i.display = n[1]"
+    for kind, label in LABEL_OF_KIND.items()
+}
+
+_Q_MERGE_APPLICANTS = "UNWIND $nodes AS n MERGE (a:Applicant {key: n[0]}) SET a.display = n[1]"
+
+_SCALARS: tuple[str, ...] = tuple(application_props(NormalisedApplication("", 0.0, "", "", ())))
+_FIRST_SCALAR = 6
+_FIRST_LINK = _FIRST_SCALAR + len(_SCALARS)
+_APPLICATION_MAP = ", ".join(
+    ["application_id: row[0]", "ts: row[1]", "applicant_key: row[2]", "applicant_display: row[3]"]
+    + [f"{name}: row[{_FIRST_SCALAR + i}]" for i, name in enumerate(_SCALARS)]
+)
+
+# Nodes are merged first (deduplicated, one statement per label) so that this statement
+# only matches and creates: no read/write conflicts, no eager buffering.
+_Q_CREATE = f"""
+UNWIND $rows AS row
+MATCH (a:Applicant {{key: row[2]}}) USING INDEX a:Applicant(key)
+CREATE (a)-[:SUBMITTED {{ts: row[1]}}]->(app:Application)
+SET app = {{{_APPLICATION_MAP}}}, app.submitted_at = datetime({{epochSeconds: row[4], nanosecond: row[5]}})
+WITH app, row
+""" + "\n".join(
+    f"CALL (app, row) {{ WITH row[{_FIRST_LINK + n}] AS d WHERE d IS NOT NULL "
+    f"MATCH (i:{label} {{key: d[0]}}) USING INDEX i:{label}(key) "
+    f"CREATE (app)-[:{RELATIONSHIP_OF_KIND[kind]} {{ts: row[1], ord: d[1], applicant: row[2]}}]->(i) }}"
+    for n, (kind, label) in enumerate(LABEL_OF_KIND.items())
+)
+
+_APP_FIELDS = "app {.*} AS app, [(app)-[r]->(i) | [r.ord, type(r), i.key, i.display]] AS idents"
+
+_Q_APPLICATION = f"""
+MATCH (app:Application {{application_id: $id}}) USING INDEX app:Application(application_id)
+RETURN {_APP_FIELDS}
+"""
+
+_Q_APPLICANT_APPLICATIONS = f"""
+MATCH (a:Applicant {{key: $key}})-[s:SUBMITTED]->(app:Application) USING INDEX a:Applicant(key)
+WHERE $before IS NULL OR s.ts < $before
+RETURN {_APP_FIELDS}
+ORDER BY app.ts, app.application_id
+"""
+
+_Q_APPLICANT_IDENTIFIERS = """
+UNWIND $keys AS key
+MATCH (a:Applicant {key: key})-[s:SUBMITTED]->(:Application)-[r]->(i)
+USING INDEX a:Applicant(key)
+WHERE s.ts < $as_of
+RETURN key, collect(DISTINCT [type(r), i.key]) AS used
+"""
+
+_Q_USAGE = f"""
+CALL {{
+{_identifier_lookup("ids")}
+}}
+CALL (i) {{
+  MATCH (i)<-[r]-()
+  WHERE r.ts < $as_of
+  RETURN count(r) AS applications, min(r.ts) AS first_ts, max(r.ts) AS last_ts,
+         collect(DISTINCT r.applicant) AS people,
+         collect(CASE WHEN r.ts >= $since THEN [r.ts, r.applicant] END) AS recent
+}}
+WITH kind, i, applications, first_ts, last_ts, people, recent
+WHERE applications > 0
+RETURN kind, i.key AS key, i.display AS display, applications, first_ts, last_ts, size(people) AS applicants,
+       CASE WHEN size(people) <= $expand_limit THEN people ELSE [] END AS members, recent
+"""
+
+_Q_APPLICANTS_EXIST = (
+    "UNWIND $keys AS k MATCH (a:Applicant {key: k}) USING INDEX a:Applicant(key) RETURN a.key AS key"
+)
+
+_Q_DISPLAY = f"""
+CALL {{
+  UNWIND $applicants AS k MATCH (a:Applicant {{key: k}}) USING INDEX a:Applicant(key)
+  RETURN 'applicant:' + k AS id, a.display AS display
+  UNION ALL
+  UNWIND $applications AS k MATCH (app:Application {{application_id: k}})
+  USING INDEX app:Application(application_id)
+  RETURN 'application:' + k AS id, k AS display
+  UNION ALL
+  CALL {{
+{_identifier_lookup("ids")}
+  }}
+  RETURN kind + ':' + i.key AS id, i.display AS display
+}}
+RETURN id, display
+"""
+
+_Q_START = f"""
+CALL {{
+  UNWIND $applicants AS k MATCH (a:Applicant {{key: k}}) USING INDEX a:Applicant(key)
+  RETURN 'applicant:' + k AS id
+  UNION ALL
+  CALL {{
+{_identifier_lookup("ids")}
+  }}
+  RETURN kind + ':' + i.key AS id
+}}
+RETURN id
+"""
+
+_Q_APPLICATION_APPLICANT = """
+MATCH (a:Applicant)-[:SUBMITTED]->(app:Application {application_id: $id})
+USING INDEX app:Application(application_id)
+RETURN a.key AS key
+"""
+
+_Q_EXPAND_APPLICANTS = """
+UNWIND $keys AS key
+MATCH (a:Applicant {key: key})-[:SUBMITTED]->(:Application)-[r]->(i)
+USING INDEX a:Applicant(key)
+RETURN key, type(r) AS rel, i.key AS ident, min(r.ts) AS first_ts
+"""
+
+_Q_EXPAND_IDENTIFIERS = f"""
+CALL {{
+{_identifier_lookup("ids")}
+}}
+CALL (i) {{
+  MATCH (i)<-[r]-()
+  WITH r.applicant AS who, min(r.ts) AS first_ts
+  RETURN collect([who, first_ts]) AS users
+}}
+RETURN kind, i.key AS key, size(users) AS applicants,
+       CASE WHEN size(users) <= $hub_limit OR kind + ':' + i.key IN $open THEN users ELSE [] END AS users
+"""
+
+_Q_NODE_PROPS = f"""
+CALL {{
+  UNWIND $applicants AS k MATCH (a:Applicant {{key: k}}) USING INDEX a:Applicant(key)
+  RETURN 'applicant:' + k AS id, a.display AS display, COUNT {{ (a)-[:SUBMITTED]->() }} AS n
+  UNION ALL
+  CALL {{
+{_identifier_lookup("ids")}
+  }}
+  CALL (i) {{ MATCH (i)<-[r]-() RETURN count(DISTINCT r.applicant) AS n }}
+  RETURN kind + ':' + i.key AS id, i.display AS display, n
+}}
+OPTIONAL MATCH (l:Label {{node_id: id}}) USING INDEX l:Label(node_id)
+RETURN id, display, n, l.status AS status
+"""
+
+_Q_LINKS = f"""
+CALL {{
+{_each_kind("MATCH (i:{label}) RETURN i, '{kind}' AS kind")}
+}}
+CALL (i) {{
+  MATCH (i)<-[r]-()
+  RETURN r.applicant AS who, min(r.ts) AS first_ts, max(r.ts) AS last_ts
+}}
+RETURN who, kind + ':' + i.key AS id, first_ts, last_ts
+"""
+
+_Q_STATS = (
+    "CALL { MATCH (n:Application) RETURN count(n) AS applications } "
+    "CALL { MATCH (n:Applicant) RETURN count(n) AS applicants } "
+    + " ".join(
+        f"CALL {{ MATCH (n:{label}) RETURN count(n) AS {kind} }}" for kind, label in LABEL_OF_KIND.items()
+    )
+    + " CALL { MATCH (n:Label) RETURN count(n) AS labels } "
+    "CALL { MATCH (r:Ring {active: true}) RETURN count(r) AS rings } "
+    "RETURN applications, applicants, " + ", ".join(IDENTIFIER_KINDS) + ", labels, rings"
+)
+
+_Q_SET_LABEL = """
+MERGE (l:Label {node_id: $node_id})
+SET l.status = $status, l.by = $by, l.at = $at, l.reason = $reason
+"""
+
+_Q_LABELS = """
+UNWIND $ids AS id MATCH (l:Label {node_id: id}) USING INDEX l:Label(node_id)
+RETURN l.node_id AS node_id, l.status AS status, l.by AS by, l.at AS at, l.reason AS reason
+"""
+
+_Q_ALL_LABELS = """
+MATCH (l:Label)
+RETURN l.node_id AS node_id, l.status AS status, l.by AS by, l.at AS at, l.reason AS reason
+"""
+
+_Q_RETIRE_RINGS = "MATCH (old:Ring {active: true}) SET old.active = false"
+
+_Q_WRITE_RINGS = """
+UNWIND $rings AS ring
+MERGE (r:Ring {ring_id: ring.ring_id})
+SET r.run_id = ring.run_id, r.at = $at, r.active = true, r.score = ring.score, r.features = ring.features,
+    r.identifiers = ring.identifiers, r.lineage = ring.lineage, r.members = ring.members
+WITH r, ring
+CALL (r) { MATCH (r)<-[m:MEMBER_OF]-() DELETE m }
+CALL (r, ring) {
+  UNWIND ring.members AS key
+  MATCH (a:Applicant {key: key}) USING INDEX a:Applicant(key)
+  CREATE (a)-[:MEMBER_OF {run_id: ring.run_id}]->(r)
+}
+RETURN count(r) AS written
+"""
+
+_RING_FIELDS = (
+    "r.ring_id AS ring_id, r.run_id AS run_id, r.members AS members, r.score AS score, "
+    "r.features AS features, r.identifiers AS identifiers, r.lineage AS lineage"
+)
+
+_Q_RINGS = f"MATCH (r:Ring {{active: true}}) RETURN {_RING_FIELDS} ORDER BY r.ring_id"
+
+_Q_RING_OF = f"""
+MATCH (a:Applicant {{key: $key}})-[:MEMBER_OF]->(r:Ring {{active: true}}) USING INDEX a:Applicant(key)
+RETURN {_RING_FIELDS} ORDER BY r.ring_id LIMIT 1
+"""
+
+_Q_NEXT_SEQ = """
+MERGE (c:Counter {name: $counter})
+SET c.value = coalesce(c.value, 0) + 1
+RETURN c.value AS seq
+"""
+
+_Q_RECORD_DECISION = """
+CREATE (:Decision {seq: $seq, application_id: $application_id, at: $at, score: $score, band: $band,
+                   action: $action, reasons: $reasons, model_version: $model_version, trigger: $trigger})
+"""
+
+_Q_DECISIONS = """
+MATCH (d:Decision {application_id: $application_id}) USING INDEX d:Decision(application_id)
+RETURN d.application_id AS application_id, d.at AS at, d.score AS score, d.band AS band, d.action AS action,
+       d.reasons AS reasons, d.model_version AS model_version, d.trigger AS trigger
+ORDER BY d.seq
+"""
+
+_Q_ADD_ALERT = """
+MERGE (a:Alert {alert_id: $alert_id})
+ON CREATE SET a.applicant_key = $applicant_key, a.tier = $tier, a.at = $at, a.trigger = $trigger,
+              a.score = $score, a.previous_score = $previous_score, a.status = $status, a.detail = $detail
+"""
+
+_ALERT_FIELDS = (
+    "a.alert_id AS alert_id, a.applicant_key AS applicant_key, a.tier AS tier, a.at AS at, "
+    "a.trigger AS trigger, a.score AS score, a.previous_score AS previous_score, "
+    "a.status AS status, a.detail AS detail"
+)
+
+_Q_ALERTS = f"""
+MATCH (a:Alert) WHERE a.at IS NOT NULL
+RETURN {_ALERT_FIELDS} ORDER BY a.at DESC, a.alert_id LIMIT $limit
+"""
+
+_Q_ALERTS_WITH_STATUS = f"""
+MATCH (a:Alert {{status: $status}}) USING INDEX a:Alert(status)
+RETURN {_ALERT_FIELDS} ORDER BY a.at DESC, a.alert_id LIMIT $limit
+"""
+
+_Q_SET_ALERT_STATUS = (
+    "MATCH (a:Alert {alert_id: $alert_id}) USING INDEX a:Alert(alert_id) "
+    "SET a.status = $status RETURN count(a) AS n"
+)
+
+_Q_APPEND_AUDIT = """
+CREATE (:AuditEvent {seq: $seq, at: $at, actor: $actor, action: $action, subject: $subject, detail: $detail})
+"""
+
+_AUDIT_FIELDS = (
+    "e.seq AS seq, e.at AS at, e.actor AS actor, e.action AS action, e.subject AS subject, e.detail AS detail"
+)
+
+# The newest events first, read backwards along the seq index.
+_Q_AUDIT = f"MATCH (e:AuditEvent) WHERE e.seq > 0 RETURN {_AUDIT_FIELDS} ORDER BY e.seq DESC LIMIT $limit"
+
+_Q_AUDIT_OF = f"""
+MATCH (e:AuditEvent {{subject: $subject}}) USING INDEX e:AuditEvent(subject)
+RETURN {_AUDIT_FIELDS} ORDER BY e.seq DESC LIMIT $limit
+"""
+
+# -- GDS ----------------------------------------------------------------------------------------
+_SPECIFIC_IDENTIFIERS = _each_kind(
+    "UNWIND CASE WHEN '{kind}' IN $kinds THEN [1] ELSE [] END AS wanted "
+    "MATCH (i:{label}) WHERE COUNT {{ (i)<-[:{rel}]-() }} >= 2 "
+    "AND NOT i.key IN coalesce($exclude.{kind}, []) RETURN i"
+)
+
+_Q_PROJECT_LINKS = f"""
+CALL {{
+{_SPECIFIC_IDENTIFIERS}
+}}
+CALL (i) {{ MATCH (i)<-[r]-() RETURN collect(DISTINCT r.applicant) AS people }}
+WITH i, people WHERE size(people) >= 2 AND size(people) <= $max_applicants
+UNWIND people AS key
+MATCH (a:Applicant {{key: key}}) USING INDEX a:Applicant(key)
+RETURN gds.graph.project($graph_name, a, i, {{}}, {{undirectedRelationshipTypes: ['*']}})
+"""
+
+_Q_WCC = """
+CALL gds.wcc.stream($graph_name) YIELD nodeId, componentId
+WITH componentId, gds.util.asNode(nodeId) AS n
+RETURN componentId AS component, [l IN labels(n) WHERE l <> 'Applicant'][0] AS label, n.key AS key
+"""
+
+_Q_PROJECT_SHARED = f"""
+CALL {{
+{_identifier_lookup("ids")}
+}}
+CALL (i) {{
+  MATCH (i)<-[r]-() WHERE r.applicant IN $members
+  RETURN collect(DISTINCT r.applicant) AS people
+}}
+WITH people WHERE size(people) >= 2 AND size(people) <= $max_applicants
+UNWIND people AS x
+UNWIND people AS y
+WITH x, y WHERE x < y
+WITH x, y, count(*) AS shared
+MATCH (a:Applicant {{key: x}}), (b:Applicant {{key: y}})
+USING INDEX a:Applicant(key) USING INDEX b:Applicant(key)
+RETURN gds.graph.project($graph_name, a, b, {{relationshipProperties: {{weight: toFloat(shared)}}}},
+                         {{undirectedRelationshipTypes: ['*']}})
+"""
+
+_Q_LOUVAIN = """
+CALL gds.louvain.stream($graph_name, {relationshipWeightProperty: 'weight', concurrency: 1})
+YIELD nodeId, communityId
+RETURN communityId AS community, gds.util.asNode(nodeId).key AS key
+"""
+
+_Q_SHARED_USERS = f"""
+CALL {{
+{_identifier_lookup("ids")}
+}}
+MATCH (i)<-[r]-() WHERE r.applicant IN $members
+RETURN kind + ':' + i.key AS id, collect(DISTINCT r.applicant) AS people
+"""
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    """Whether a driver error means "the store cannot answer now" (rather than a bug)."""
+    if isinstance(exc, DriverError):
+        return True
+    if isinstance(exc, Neo4jError):
+        if isinstance(exc, ClientError):
+            code = exc.code or ""
+            # Statement, procedure and schema errors are bugs or conflicts, not outages;
+            # timeouts, security, unknown database and pool exhaustion are outages.
+            return not code.startswith(
+                ("Neo.ClientError.Statement", "Neo.ClientError.Procedure", "Neo.ClientError.Schema")
+            )
+        return True
+    return type(exc).__name__ in ("UnableToConnectError", "GdsNotFound")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _epoch_parts(ts: float) -> tuple[int, int]:
+    """Whole seconds and nanoseconds of an epoch time, to the microsecond (as ``datetime``)."""
+    sec = math.floor(ts)
+    micro = round((ts - sec) * 1_000_000)
+    if micro >= 1_000_000:
+        sec, micro = sec + 1, 0
+    return int(sec), micro * 1000
+
+
+_LINK_SLOT: dict[str, int] = {kind: _FIRST_LINK + n for n, kind in enumerate(LABEL_OF_KIND)}
+
+
+def _create_row(app: NormalisedApplication) -> list[Any]:
+    """``[id, ts, applicant key, applicant display, seconds, nanoseconds, *scalars,
+    *one [key, position] or null per identifier kind]``."""
+    sec, ns = _epoch_parts(app.ts)
+    row: list[Any] = [app.application_id, app.ts, app.applicant_key, app.applicant_display, sec, ns]
+    row += application_props(app).values()
+    row += [None] * len(LABEL_OF_KIND)
+    for position, ident in enumerate(app.identifiers):
+        slot = _LINK_SLOT.get(ident.kind)
+        if slot is None:
+            raise InvalidInput("identifiers", f"unknown identifier kind {ident.kind!r}")
+        if row[slot] is not None:
+            raise InvalidInput("identifiers", f"more than one {ident.kind} in one application")
+        row[slot] = [ident.key, position]
+    return row
+
+
+def _application(app: dict[str, Any], idents: list[list[Any]]) -> NormalisedApplication:
+    ordered = sorted(idents, key=lambda x: x[0])
+    return application_from_parts(
+        app["application_id"],
+        app["ts"],
+        app["applicant_key"],
+        app.get("applicant_display", ""),
+        [(KIND_OF_RELATIONSHIP[rel], key, display) for _, rel, key, display in ordered],
+        app,
+    )
+
+
+def _ring(record: neo4j.Record) -> RingRecord:
+    return RingRecord(
+        record["ring_id"],
+        record["run_id"],
+        tuple(record["members"]),
+        record["score"],
+        json.loads(record["features"]),
+        tuple(record["identifiers"]),
+        json.loads(record["lineage"]),
+    )
+
+
+class _Outage:
+    """Context manager turning driver errors into :class:`StoreUnavailable`."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if exc is not None and _is_unavailable(exc):
+            raise StoreUnavailable(f"neo4j: {self.what} failed: {exc}") from exc
+
+
+class Neo4jStore(GraphStore):
+    """The store contract on Neo4j 5 (+ GDS for whole-graph work). See the module docstring.
+
+    ``timeout`` (seconds) bounds connecting, waiting for a pooled connection, each
+    transaction on the server and the driver's retries of transient errors.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        user: str = "neo4j",
+        password: str = "",
+        database: str = "neo4j",
+        pool_size: int = 50,
+        timeout: float = 5.0,
+    ) -> None:
+        self.url = url
+        self._database = database
+        self._timeout = float(timeout)
+        self._auth = (user, password) if password else None
+        self._routing = url.lower().startswith("neo4j")
+        try:
+            self._driver = neo4j.GraphDatabase.driver(
+                url,
+                auth=self._auth,
+                max_connection_pool_size=pool_size,
+                connection_timeout=self._timeout,
+                connection_acquisition_timeout=self._timeout,
+                max_transaction_retry_time=self._timeout,
+                liveness_check_timeout=30.0,
+                notifications_min_severity="OFF",
+                user_agent="ringsight",
+            )
+        except (ValueError, neo4j.exceptions.ConfigurationError) as exc:
+            raise InvalidInput("graph_url", f"cannot use {url!r} for Neo4j: {exc}") from exc
+        self._schema_lock = threading.Lock()
+        self._schema_ready = False
+        self._gds: Any = None
+        self._gds_lock = threading.Lock()
+        try:
+            for attempt in Retrying(
+                stop=stop_after_delay(2 * self._timeout),
+                wait=wait_exponential(multiplier=0.2, max=2.0),
+                retry=retry_if_exception_type(StoreUnavailable),
+                reraise=True,
+            ):
+                with attempt:
+                    self._ensure_schema()
+        except StoreUnavailable as exc:
+            log.warning("Neo4j is not answering at %s yet (%s); will retry on use", url, exc)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _ensure_schema(self) -> None:
+        if self._schema_ready:
+            return
+        with self._schema_lock:
+            if self._schema_ready:
+                return
+            with _Outage("creating the schema"), self._driver.session(database=self._database) as session:
+                for statement in SCHEMA:
+                    try:
+                        session.run(statement).consume()
+                    except ClientError as exc:
+                        # Another process created the same rule at the same moment.
+                        if not (exc.code or "").endswith("AlreadyExists"):
+                            raise
+                try:
+                    wait = int(self._timeout * 6) + 1
+                    session.run("CALL db.awaitIndexes($seconds)", seconds=wait).consume()
+                except ClientError as exc:
+                    # Populating indexes over an existing large graph may take longer; the
+                    # store works meanwhile (more slowly), so this is not a reason to refuse.
+                    log.warning("Neo4j indexes are still populating: %s", exc)
+            self._schema_ready = True
+
+    def _session(self, mode: str) -> neo4j.Session:
+        # Through a router (neo4j://) reads may go to another cluster member than the write
+        # before them: share bookmarks so every session reads its own writes. A direct
+        # bolt:// connection has one server and nothing to chain.
+        if self._routing:
+            return self._driver.session(
+                database=self._database,
+                default_access_mode=mode,
+                bookmark_manager=self._driver.execute_query_bookmark_manager,
+            )
+        return self._driver.session(database=self._database, default_access_mode=mode)
+
+    def _read(self, what: str, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        self._ensure_schema()
+        with _Outage(what), self._session(neo4j.READ_ACCESS) as session:
+            return session.execute_read(neo4j.unit_of_work(timeout=self._timeout)(work))
+
+    def _write(
+        self, what: str, work: Callable[[neo4j.ManagedTransaction], T], timeout: float | None = None
+    ) -> T:
+        self._ensure_schema()
+        with _Outage(what), self._session(neo4j.WRITE_ACCESS) as session:
+            return session.execute_write(neo4j.unit_of_work(timeout=timeout or self._timeout)(work))
+
+    def _fetch(self, what: str, query: str, **params: Any) -> list[neo4j.Record]:
+        """One read query in a managed (retried) transaction."""
+        return self._read(what, lambda tx: list(tx.run(query, params)))
+
+    def _change(self, what: str, query: str, **params: Any) -> list[neo4j.Record]:
+        """One write query in a managed (retried) transaction."""
+        return self._write(what, lambda tx: list(tx.run(query, params)))
+
+    # -- writes -----------------------------------------------------------------------------------
+    def upsert(self, applications: Sequence[NormalisedApplication]) -> int:
+        if not applications:
+            return 0
+        batch: dict[str, NormalisedApplication] = {}
+        for app in applications:
+            known = batch.get(app.application_id)
+            if known is None:
+                batch[app.application_id] = app
+            elif known.applicant_key != app.applicant_key:
+                raise Conflict(f"application {app.application_id!r} is already stored for another applicant")
+        rows = {app_id: _create_row(app) for app_id, app in batch.items()}
+        ids = list(batch)
+
+        def work(tx: neo4j.ManagedTransaction) -> int:
+            stored: dict[str, str] = {}
+            for start in range(0, len(ids), _STATEMENT_ROWS):
+                for rec in tx.run(_Q_EXISTING, ids=ids[start : start + _STATEMENT_ROWS]):
+                    stored[rec["id"]] = rec["applicant"]
+            for app_id, applicant in stored.items():
+                if batch[app_id].applicant_key != applicant:
+                    raise Conflict(f"application {app_id!r} is already stored for another applicant")
+            fresh = [a for a in ids if a not in stored]
+            for start in range(0, len(fresh), _STATEMENT_ROWS):
+                chunk = [batch[a] for a in fresh[start : start + _STATEMENT_ROWS]]
+                # Sorted keys: concurrent writers lock shared nodes in the same order.
+                for kind, query in _Q_MERGE_IDENTIFIERS.items():
+                    nodes = {i.key: i.display for a in chunk for i in a.identifiers if i.kind == kind}
+                    if nodes:
+                        tx.run(query, nodes=sorted(nodes.items())).consume()
+                people = {a.applicant_key: a.applicant_display for a in chunk}
+                tx.run(_Q_MERGE_APPLICANTS, nodes=sorted(people.items())).consume()
+                tx.run(_Q_CREATE, rows=[rows[a.application_id] for a in chunk]).consume()
+            return len(fresh)
+
+        # A concurrent writer may create one of these applications between our check and our
+        # CREATE; the uniqueness constraint refuses ours and a fresh attempt sees theirs.
+        timeout = self._timeout + 0.002 * len(rows)
+        for attempt in range(3):
+            try:
+                return self._write("upsert", work, timeout)
+            except ConstraintError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    # -- point reads ------------------------------------------------------------------------------
+    def application(self, application_id: str) -> NormalisedApplication | None:
+        records = self._fetch("application", _Q_APPLICATION, id=application_id)
+        return _application(records[0]["app"], records[0]["idents"]) if records else None
+
+    def applicant_applications(
+        self, applicant_key: str, before: float | None = None
+    ) -> list[NormalisedApplication]:
+        records = self._fetch(
+            "applicant_applications", _Q_APPLICANT_APPLICATIONS, key=applicant_key, before=before
+        )
+        return [_application(r["app"], r["idents"]) for r in records]
+
+    def applicant_identifiers(
+        self, applicant_keys: Sequence[str], as_of: float
+    ) -> dict[str, tuple[str, ...]]:
+        if not applicant_keys:
+            return {}
+        records = self._fetch(
+            "applicant_identifiers",
+            _Q_APPLICANT_IDENTIFIERS,
+            keys=list(dict.fromkeys(applicant_keys)),
+            as_of=as_of,
+        )
+        found = {
+            r["key"]: tuple(sorted({f"{KIND_OF_RELATIONSHIP[rel]}:{key}" for rel, key in r["used"]}))
+            for r in records
+        }
+        return {k: found[k] for k in applicant_keys if found.get(k)}
+
+    def identifier_usage(
+        self, node_ids: Sequence[str], as_of: float, window: float, expand_limit: int
+    ) -> dict[str, IdentifierUsage]:
+        ids = _by_kind(node_ids)
+        if not ids:
+            return {}
+        records = self._fetch(
+            "identifier_usage",
+            _Q_USAGE,
+            ids=ids,
+            as_of=as_of,
+            since=as_of - window,
+            expand_limit=expand_limit,
+        )
+        found: dict[str, IdentifierUsage] = {}
+        for r in records:
+            nid = f"{r['kind']}:{r['key']}"
+            found[nid] = IdentifierUsage(
+                node_id=nid,
+                applicants=r["applicants"],
+                applications=r["applications"],
+                first_ts=r["first_ts"],
+                last_ts=r["last_ts"],
+                recent=tuple(sorted((ts, who) for ts, who in r["recent"])),
+                members=tuple(sorted(r["members"])),
+                display=r["display"],
+            )
+        return {nid: found[nid] for nid in dict.fromkeys(node_ids) if nid in found}
+
+    def applicants_exist(self, applicant_keys: Sequence[str]) -> set[str]:
+        if not applicant_keys:
+            return set()
+        records = self._fetch("applicants_exist", _Q_APPLICANTS_EXIST, keys=list(set(applicant_keys)))
+        return {r["key"] for r in records}
+
+    @staticmethod
+    def _node_params(node_ids: Sequence[str]) -> dict[str, Any]:
+        applicants, applications = [], []
+        for nid in node_ids:
+            kind, _, key = nid.partition(":")
+            if kind == "applicant":
+                applicants.append(key)
+            elif kind == "application":
+                applications.append(key)
+        return {"applicants": applicants, "applications": applications, "ids": _by_kind(node_ids)}
+
+    def node_display(self, node_ids: Sequence[str]) -> dict[str, str]:
+        if not node_ids:
+            return {}
+        records = self._fetch("node_display", _Q_DISPLAY, **self._node_params(list(dict.fromkeys(node_ids))))
+        found = {r["id"]: r["display"] for r in records}
+        return {nid: found[nid] for nid in node_ids if nid in found}
+
+    def neighbourhood(self, node_id: str, depth: int, limit: int) -> Subgraph:
+        """Breadth-first over applicant-identifier links, one query per level plus one for the
+        nodes: the same walk as the embedded store (hubs past the start are not expanded)."""
+        kind, _, key = node_id.partition(":")
+        start: list[str] = []
+        if kind == "application":
+            found = self._fetch("neighbourhood", _Q_APPLICATION_APPLICANT, id=key)
+            start = [applicant_node(found[0]["key"])] if found else []
+        elif kind == "applicant" or kind in LABEL_OF_KIND:
+            start = [r["id"] for r in self._fetch("neighbourhood", _Q_START, **self._node_params([node_id]))]
+        seen: dict[str, int] = {n: 0 for n in start}
+        edges: set[tuple[str, str, float]] = set()
+        queue = deque(start)
+        truncated = False
+        adjacency: dict[str, list[tuple[str, float]]] = {}
+        hubs: set[str] = set()
+        while queue:
+            current = queue.popleft()
+            hops = seen[current]
+            if hops >= depth:
+                continue
+            if current not in adjacency:
+                level = [current, *(n for n in queue if seen[n] < depth and n not in adjacency)]
+                self._expand(level, {n for n in level if seen[n] == 0}, adjacency, hubs)
+            if current.startswith("applicant:"):
+                neighbours = adjacency[current]
+                pairs = [(current, n, t) for n, t in neighbours]
+            else:
+                if current in hubs and hops > 0:
+                    continue
+                neighbours = adjacency[current]
+                pairs = [(n, current, t) for n, t in neighbours]
+            for (nid, _), pair in zip(neighbours, pairs, strict=True):
+                if nid not in seen:
+                    if len(seen) >= limit:
+                        truncated = True
+                        continue
+                    seen[nid] = hops + 1
+                    queue.append(nid)
+                edges.add(pair)
+        nodes = self._graph_nodes(sorted(seen))
+        graph_edges = [
+            GraphEdge(s, t, RELATIONSHIP_OF_KIND[node_kind(t)], ts)
+            for s, t, ts in sorted(edges)
+            if s in seen and t in seen
+        ]
+        return Subgraph(nodes, graph_edges, truncated)
+
+    def _expand(
+        self,
+        level: list[str],
+        starts: set[str],
+        adjacency: dict[str, list[tuple[str, float]]],
+        hubs: set[str],
+    ) -> None:
+        """Fetch the sorted neighbours of one BFS level (applicants and identifiers)."""
+        applicants = [n.partition(":")[2] for n in level if n.startswith("applicant:")]
+        identifiers = [n for n in level if not n.startswith("applicant:")]
+
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            if applicants:
+                spans: dict[str, dict[str, float]] = {applicant_node(k): {} for k in applicants}
+                for r in tx.run(_Q_EXPAND_APPLICANTS, keys=applicants):
+                    spans[applicant_node(r["key"])][f"{KIND_OF_RELATIONSHIP[r['rel']]}:{r['ident']}"] = r[
+                        "first_ts"
+                    ]
+                for nid, used in spans.items():
+                    adjacency[nid] = sorted(used.items())
+            if identifiers:
+                for r in tx.run(
+                    _Q_EXPAND_IDENTIFIERS,
+                    ids=_by_kind(identifiers),
+                    hub_limit=_HUB_LIMIT,
+                    open=sorted(starts),
+                ):
+                    nid = f"{r['kind']}:{r['key']}"
+                    if r["applicants"] > _HUB_LIMIT:
+                        hubs.add(nid)
+                    adjacency[nid] = sorted((applicant_node(who), ts) for who, ts in r["users"])
+                for nid in identifiers:
+                    adjacency.setdefault(nid, [])
+
+        self._read("neighbourhood", work)
+
+    def _graph_nodes(self, node_ids: list[str]) -> list[GraphNode]:
+        if not node_ids:
+            return []
+        records = self._fetch("neighbourhood", _Q_NODE_PROPS, **self._node_params(node_ids))
+        found = {r["id"]: r for r in records}
+        nodes = []
+        for nid in node_ids:
+            r = found.get(nid)
+            kind = node_kind(nid)
+            props: dict[str, Any] = {"status": r["status"] if r else None}
+            props["applications" if kind == "applicant" else "applicants"] = r["n"] if r else 0
+            nodes.append(GraphNode(nid, kind, (r["display"] or "") if r else "", props))
+        return nodes
+
+    # -- labels -----------------------------------------------------------------------------------
+    def set_label(self, label: Label) -> None:
+        self._change(
+            "set_label",
+            _Q_SET_LABEL,
+            node_id=label.node_id,
+            status=label.status,
+            by=label.by,
+            at=label.at,
+            reason=label.reason,
+        )
+
+    def remove_label(self, node_id: str) -> None:
+        self._change(
+            "remove_label",
+            "MATCH (l:Label {node_id: $node_id}) USING INDEX l:Label(node_id) DELETE l",
+            node_id=node_id,
+        )
+
+    def labels(self, node_ids: Sequence[str] | None = None) -> dict[str, Label]:
+        if node_ids is None:
+            records = self._fetch("labels", _Q_ALL_LABELS)
+        elif not node_ids:
+            return {}
+        else:
+            records = self._fetch("labels", _Q_LABELS, ids=list(dict.fromkeys(node_ids)))
+        found = {
+            r["node_id"]: Label(r["node_id"], r["status"], r["by"], r["at"], r["reason"]) for r in records
+        }
+        if node_ids is None:
+            return found
+        return {n: found[n] for n in node_ids if n in found}
+
+    # -- whole graph ------------------------------------------------------------------------------
+    def links(self) -> Iterator[tuple[str, str, float, float]]:
+        def work(tx: neo4j.ManagedTransaction) -> list[tuple[str, str, float, float]]:
+            return [(r[0], r[1], r[2], r[3]) for r in tx.run(_Q_LINKS)]
+
+        snapshot = self._read("links", work)
+        yield from snapshot
+
+    def stats(self) -> dict[str, int]:
+        record = self._fetch("stats", _Q_STATS)[0]
+        counts = {"applications": record["applications"], "applicants": record["applicants"]}
+        counts.update((kind, record[kind]) for kind in IDENTIFIER_KINDS if record[kind])
+        counts["labels"] = record["labels"]
+        counts["rings"] = record["rings"]
+        return counts
+
+    def _graph_data_science(self) -> Any:
+        """The GDS client on this store's driver, created on first use (bounded connectivity
+        retries, Bolt only: the Arrow endpoint is optional and not assumed)."""
+        with self._gds_lock:
+            if self._gds is None:
+                self._gds = self._connect_gds()
+        return self._gds
+
+    def _connect_gds(self) -> Any:
+        from graphdatascience import GraphDataScience
+        from graphdatascience.query_runner.neo4j_query_runner import Neo4jQueryRunner
+
+        class BoundedQueryRunner(Neo4jQueryRunner):
+            # The client waits up to ten minutes for a lost server before each query;
+            # a store answers or reports itself unavailable within its timeout.
+            def _verify_connectivity(self, database: str | None, retry_config: Any) -> None:
+                bounded = Neo4jQueryRunner.ConnectivityRetriesConfig(max_retries=3, wait_time=1)
+                super()._verify_connectivity(database, bounded)
+
+        self.ping()
+        with _Outage("connecting GDS"):
+            runner = BoundedQueryRunner(self._driver, "bolt", database=self._database, show_progress=False)
+            return GraphDataScience(runner, arrow=False, show_progress=False)
+
+    def _project(self, gds: Any, query: str, graph_name: str, **params: Any) -> bool:
+        """Run a Cypher-aggregation projection; False when it selected nothing."""
+        result = gds.run_cypher(query, {"graph_name": graph_name, **params})
+        if result.empty or result.iloc[0, 0] is None:
+            return False
+        return int(result.iloc[0, 0]["nodeCount"]) > 0
+
+    @staticmethod
+    def _drop(gds: Any, graph_name: str) -> None:
+        try:
+            gds.graph.drop(graph_name, failIfMissing=False)
+        except Exception as exc:  # never mask the error that brought us here
+            log.warning("could not drop GDS graph %s: %s", graph_name, exc)
+
+    def linked_components(
+        self, kinds: Sequence[str], max_identifier_applicants: int, min_size: int, exclude: Sequence[str] = ()
+    ) -> list[LinkedComponent]:
+        """GDS WCC over the applicant-identifier projection of specific identifiers
+        (same rules and same result as the default implementation)."""
+        graph_name = f"ringsight-wcc-{uuid.uuid4().hex}"
+        with _Outage("linked_components"):
+            gds = self._graph_data_science()
+            try:
+                if not self._project(
+                    gds,
+                    _Q_PROJECT_LINKS,
+                    graph_name,
+                    kinds=[k for k in kinds if k in LABEL_OF_KIND],
+                    exclude=_by_kind(exclude),
+                    max_applicants=max_identifier_applicants,
+                ):
+                    return []
+                rows = gds.run_cypher(_Q_WCC, {"graph_name": graph_name})
+            finally:
+                self._drop(gds, graph_name)
+        members: dict[int, list[str]] = {}
+        shared: dict[int, list[str]] = {}
+        for component, label, key in rows.itertuples(index=False):
+            if label is None:
+                members.setdefault(int(component), []).append(key)
+            else:
+                shared.setdefault(int(component), []).append(f"{KIND_OF_LABEL[label]}:{key}")
+        out = [
+            LinkedComponent(tuple(sorted(m)), tuple(sorted(shared.get(c, ()))))
+            for c, m in members.items()
+            if len(m) >= min_size
+        ]
+        return sorted(out, key=lambda comp: comp.members[0])
+
+    def split_communities(
+        self, component: LinkedComponent, max_identifier_applicants: int, seed: int = 42
+    ) -> list[LinkedComponent]:
+        """GDS Louvain over the component's applicant projection, weighted by how many
+        specific identifiers two applicants share. GDS Louvain takes no random seed; it runs
+        single-threaded so that a run is repeatable (``seed`` is accepted for the contract)."""
+        graph_name = f"ringsight-louvain-{uuid.uuid4().hex}"
+        members = sorted(set(component.members))
+        ids = _by_kind(component.identifiers)
+        with _Outage("split_communities"):
+            gds = self._graph_data_science()
+            try:
+                projected = self._project(
+                    gds,
+                    _Q_PROJECT_SHARED,
+                    graph_name,
+                    ids=ids,
+                    members=members,
+                    max_applicants=max_identifier_applicants,
+                )
+                rows = gds.run_cypher(_Q_LOUVAIN, {"graph_name": graph_name}) if projected else None
+            finally:
+                self._drop(gds, graph_name)
+            users = {
+                r["id"]: set(r["people"])
+                for r in gds.run_cypher(_Q_SHARED_USERS, {"ids": ids, "members": members}).to_dict("records")
+            }
+        groups: dict[int, set[str]] = {}
+        if rows is not None:
+            for community, key in rows.itertuples(index=False):
+                groups.setdefault(int(community), set()).add(key)
+        placed = set().union(*groups.values()) if groups else set()
+        communities = list(groups.values()) + [{m} for m in members if m not in placed]
+        out = []
+        for community in communities:
+            own = tuple(sorted(n for n, people in users.items() if len(people & community) >= 2))
+            out.append(LinkedComponent(tuple(sorted(community)), own))
+        return sorted(out, key=lambda comp: comp.members[0])
+
+    # -- rings, decisions, alerts, audit ----------------------------------------------------------
+    def write_rings(self, run_id: str, at: float, rings: Sequence[RingRecord]) -> None:
+        payload = [
+            {
+                "ring_id": r.ring_id,
+                "run_id": r.run_id,
+                "score": r.score,
+                "features": _json(r.features),
+                "identifiers": list(r.identifiers),
+                "lineage": _json(r.lineage),
+                "members": list(r.members),
+            }
+            for r in rings
+        ]
+
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            tx.run(_Q_RETIRE_RINGS).consume()
+            for start in range(0, len(payload), 500):
+                tx.run(_Q_WRITE_RINGS, rings=payload[start : start + 500], at=at).consume()
+
+        self._write("write_rings", work, self._timeout + 0.01 * sum(len(r.members) for r in rings))
+
+    def rings(self) -> list[RingRecord]:
+        return [_ring(r) for r in self._fetch("rings", _Q_RINGS)]
+
+    def ring_of(self, applicant_key: str) -> RingRecord | None:
+        records = self._fetch("ring_of", _Q_RING_OF, key=applicant_key)
+        return _ring(records[0]) if records else None
+
+    def _append(self, what: str, counter: str, query: str, **params: Any) -> int:
+        """Create one node numbered from a counter, in the same transaction."""
+
+        def work(tx: neo4j.ManagedTransaction) -> int:
+            seq = int(tx.run(_Q_NEXT_SEQ, counter=counter).single(strict=True)["seq"])
+            tx.run(query, seq=seq, **params).consume()
+            return seq
+
+        return self._write(what, work)
+
+    def record_decision(self, decision: Decision) -> None:
+        d = decision
+        self._append(
+            "record_decision",
+            "decision",
+            _Q_RECORD_DECISION,
+            application_id=d.application_id,
+            at=d.at,
+            score=d.score,
+            band=d.band,
+            action=d.action,
+            reasons=json.dumps(d.reasons),
+            model_version=d.model_version,
+            trigger=d.trigger,
+        )
+
+    def decisions(self, application_id: str) -> list[Decision]:
+        return [
+            Decision(
+                r["application_id"],
+                r["at"],
+                r["score"],
+                r["band"],
+                r["action"],
+                json.loads(r["reasons"]),
+                r["model_version"],
+                r["trigger"],
+            )
+            for r in self._fetch("decisions", _Q_DECISIONS, application_id=application_id)
+        ]
+
+    def add_alert(self, alert: Alert) -> None:
+        a = alert
+        self._change(
+            "add_alert",
+            _Q_ADD_ALERT,
+            alert_id=a.alert_id,
+            applicant_key=a.applicant_key,
+            tier=a.tier,
+            at=a.at,
+            trigger=a.trigger,
+            score=a.score,
+            previous_score=a.previous_score,
+            status=a.status,
+            detail=_json(a.detail),
+        )
+
+    def alerts(self, status: str | None = None, limit: int = 100) -> list[Alert]:
+        return [
+            Alert(
+                r["alert_id"],
+                r["applicant_key"],
+                r["tier"],
+                r["at"],
+                r["trigger"],
+                r["score"],
+                r["previous_score"],
+                r["status"],
+                json.loads(r["detail"]),
+            )
+            for r in (
+                self._fetch("alerts", _Q_ALERTS, limit=max(0, limit))
+                if status is None
+                else self._fetch("alerts", _Q_ALERTS_WITH_STATUS, status=status, limit=max(0, limit))
+            )
+        ]
+
+    def set_alert_status(self, alert_id: str, status: str) -> None:
+        records = self._change("set_alert_status", _Q_SET_ALERT_STATUS, alert_id=alert_id, status=status)
+        if not records or records[0]["n"] == 0:
+            raise NotFound("alert", alert_id)
+
+    def append_audit(self, at: float, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:
+        return self._append(
+            "append_audit",
+            "audit",
+            _Q_APPEND_AUDIT,
+            at=at,
+            actor=actor,
+            action=action,
+            subject=subject,
+            detail=_json(detail),
+        )
+
+    def audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]:
+        return [
+            AuditEvent(r["seq"], r["at"], r["actor"], r["action"], r["subject"], json.loads(r["detail"]))
+            for r in (
+                self._fetch("audit", _Q_AUDIT, limit=max(0, limit))
+                if subject is None
+                else self._fetch("audit", _Q_AUDIT_OF, subject=subject, limit=max(0, limit))
+            )
+        ]
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def ping(self) -> None:
+        # Auto-commit and no retries: readiness must answer within the timeout. One second
+        # try covers a pooled connection that died with a restarted server.
+        for attempt in (1, 2):
+            try:
+                with _Outage("ping"), self._driver.session(database=self._database) as session:
+                    session.run(neo4j.Query("RETURN 1", timeout=self._timeout)).consume()
+                break
+            except StoreUnavailable:
+                if attempt == 2:
+                    raise
+        self._ensure_schema()
+
+    def close(self) -> None:
+        if self._gds is not None:
+            try:
+                self._gds.close()
+            except Exception as exc:  # closing must not fail the caller
+                log.debug("closing the GDS client: %s", exc)
+            self._gds = None
+        self._driver.close()

@@ -1,0 +1,119 @@
+"""Shared fixtures: the embedded store, and a real Neo4j server for ``neo4j`` tests.
+
+Neo4j tests need ``RINGSIGHT_TEST_NEO4J_URL`` (``make test`` starts the local
+launcher and sets it). Without a reachable server they are skipped locally,
+with the reason, and fail under ``CI=true`` so that CI never skips them
+silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from graph.embedded import EmbeddedStore
+from graph.neo4j_store import Neo4jStore
+
+NEO4J_URL_ENV = "RINGSIGHT_TEST_NEO4J_URL"
+_WIPE = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"neo4j: needs a real Neo4j 5 server with GDS at ${NEO4J_URL_ENV} (started by `make test`)"
+    )
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def _missing(reason: str) -> None:
+    """Skip locally, fail in CI: a Neo4j test must never pass by not running."""
+    if _in_ci():
+        pytest.fail(f"{reason} (CI=true: Neo4j tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _server_facts(url: str) -> tuple[str, int, int]:
+    """(gds.version(), gds.* procedures, all gds.list() entries) of the server at ``url``."""
+    import neo4j
+
+    with neo4j.GraphDatabase.driver(url, auth=None, connection_timeout=3.0) as driver:
+        records, _, _ = driver.execute_query(
+            "CALL gds.list() YIELD name, type "
+            "RETURN gds.version() AS version, count(*) AS entries, "
+            "count(CASE WHEN type = 'procedure' THEN 1 END) AS procedures"
+        )
+    record = records[0]
+    return record["version"], record["procedures"], record["entries"]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    url = os.environ.get(NEO4J_URL_ENV)
+    if not url:
+        return [f"neo4j: {NEO4J_URL_ENV} not set; neo4j tests will {'FAIL' if _in_ci() else 'be skipped'}"]
+    try:
+        version, procedures, entries = _server_facts(url)
+    except Exception as exc:
+        return [f"neo4j: {url} unreachable ({type(exc).__name__}: {exc})"]
+    return [
+        f"neo4j: {url}, gds.version() {version}, {procedures} gds.* procedures ({entries} gds.list() entries)"
+    ]
+
+
+@pytest.fixture(scope="session")
+def neo4j_url() -> str:
+    """Bolt URL of the test server; skips (locally) or fails (CI) when there is none."""
+    url = os.environ.get(NEO4J_URL_ENV)
+    if not url:
+        _missing(
+            f"{NEO4J_URL_ENV} is not set: run `make test`, or start a server with "
+            "`python3 tools/neo4j_local.py start` (needs Java 17 and Maven) and export the URL it prints"
+        )
+        raise AssertionError("unreachable")
+    try:
+        _server_facts(url)
+    except Exception as exc:
+        _missing(f"no Neo4j with GDS answering at {NEO4J_URL_ENV}={url} ({type(exc).__name__}: {exc})")
+    return url
+
+
+@pytest.fixture(scope="session")
+def wipe_neo4j(neo4j_url: str) -> Callable[[], None]:
+    """A function that empties the test database (nodes, relationships, GDS graphs;
+    the schema stays)."""
+    import neo4j
+
+    def wipe() -> None:
+        with neo4j.GraphDatabase.driver(neo4j_url, auth=None) as driver, driver.session() as session:
+            session.run(_WIPE).consume()
+            session.run(
+                "CALL gds.graph.list() YIELD graphName "
+                "CALL gds.graph.drop(graphName, false) YIELD graphName AS dropped RETURN count(*)"
+            ).consume()
+
+    return wipe
+
+
+@pytest.fixture()
+def neo4j_store(neo4j_url: str, wipe_neo4j: Callable[[], None]) -> Iterator[Neo4jStore]:
+    """A :class:`graph.neo4j_store.Neo4jStore` on an empty database."""
+    wipe_neo4j()
+    store = Neo4jStore(neo4j_url, timeout=10.0)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture()
+def embedded_store() -> Iterator[EmbeddedStore]:
+    """An in-memory :class:`graph.embedded.EmbeddedStore`."""
+    store = EmbeddedStore("memory://")
+    try:
+        yield store
+    finally:
+        store.close()
