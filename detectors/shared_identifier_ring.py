@@ -64,7 +64,8 @@ def observe(ctx: ScoringContext) -> list[Observation]:
         skipped2 = _allow_listed(ctx, sorted(more_usage))
         for nid in sorted(more_usage):
             use = more_usage[nid]
-            if use.members and nid not in skipped2 and ctx.specificity(nid, use.applicants) >= ctx.params.ring_min_specificity:
+            specific = ctx.specificity(nid, use.applicants) >= ctx.params.ring_min_specificity
+            if use.members and nid not in skipped2 and specific:
                 specific_ids.add(nid)
                 for member in use.members:
                     if len(ring) >= ctx.params.ring_cap:

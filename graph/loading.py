@@ -11,8 +11,8 @@ import csv
 import multiprocessing
 import os
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

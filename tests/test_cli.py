@@ -48,7 +48,8 @@ def test_generate_load_score_stats(tmp_path: Path, db: str) -> None:
 
 def test_parquet_round_trip(tmp_path: Path, db: str) -> None:
     out = tmp_path / "pq"
-    assert runner.invoke(app, ["generate", "--applications", "500", "--out", str(out), "--format", "parquet"]).exit_code == 0
+    made = runner.invoke(app, ["generate", "--applications", "500", "--out", str(out), "--format", "parquet"])
+    assert made.exit_code == 0
     r = runner.invoke(app, ["load", str(out / "applications.parquet")])
     assert r.exit_code == 0 and "500 stored" in r.output
 
