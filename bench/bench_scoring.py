@@ -99,24 +99,20 @@ def run(size: int, graph_url: str | None, samples: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = graph_url or f"sqlite:///{tmp}/bench.db"
         store: GraphStore = open_store(url)
+        # Baseline first, on rows of its own: validate, normalise and store one application
+        # per transaction, into the same backend.
+        naive_rows, rows = rows[:2000], rows[2000:]
+        t = time.perf_counter()
+        for row in naive_rows:
+            store.upsert([NORMALISER.application(from_flat(row))])
+        naive_rate = len(naive_rows) / (time.perf_counter() - t)
         source = Path(tmp) / "applications.csv"
         write_dataset(Dataset(rows, [], []), Path(tmp), "csv")
         report = load_applications(store, NORMALISER, source, batch_size=5000)
-        loaded = [a for r in rows if (a := store.application(str(r["application_id"]))) is not None]
-        naive_store = open_store("memory://")
-        t = time.perf_counter()
-        for row in rows[:3000]:
-            naive_store.upsert([NORMALISER.application(from_flat(row))])
-        naive_rate = 3000 / (time.perf_counter() - t)
-        upsert_only = open_store("memory://")
-        t = time.perf_counter()
-        for i in range(0, len(loaded), 5000):
-            upsert_only.upsert(loaded[i : i + 5000])
-        upsert_rate = len(loaded) / (time.perf_counter() - t)
-        upsert_only.close()
         print(f"[{size:,} apps, {url.split(':')[0]}] load (CSV, validate, normalise, store): {report.rate:,.0f} apps/s "
               f"({report.seconds:.1f} s); row-at-a-time baseline {naive_rate:,.0f} apps/s "
-              f"(ratio {report.rate / naive_rate:.1f}x); store upsert alone {upsert_rate:,.0f} apps/s")
+              f"(ratio {report.rate / naive_rate:.1f}x)")
+        loaded = [a for r in (naive_rows + rows)[:20000] if (a := store.application(str(r["application_id"])))]
 
         scorer = Scorer.default()
         apps = [NORMALISER.application(from_flat(r)) for r in held_out]
