@@ -217,6 +217,100 @@ def demo(
     serve(host=host, port=port, workers=1)
 
 
+@rings_app.command("detect")
+def rings_detect(
+    out: Annotated[Path, typer.Option(help="Folder for rings.json, rings.csv and report.html")] = Path("out/rings"),
+    max_ring_size: Annotated[int, typer.Option(min=3, help="Split larger components with Louvain")] = 60,
+    threshold: Annotated[float | None, typer.Option(min=0, max=1, help="Score from which a group is a ring")] = None,
+    min_members: Annotated[int | None, typer.Option(min=2, help="Smallest ring reported")] = None,
+    critical: Annotated[float | None, typer.Option(min=0, max=1, help="Score from which a ring is critical")] = None,
+    fail_on_critical: Annotated[bool, typer.Option(help="Exit 1 when an active ring is critical")] = False,
+    write: Annotated[bool, typer.Option(help="Write the rings to the store (--no-write: report only)")] = True,
+) -> None:
+    """Find, score and write fraud rings over the whole graph, then write the report.
+
+    A re-run on unchanged data writes nothing: the active rings keep their ids, scores and run id.
+    Exit codes: 0 done; 1 a critical ring is active (only with --fail-on-critical);
+    2 bad input or configuration; 3 store unavailable.
+    """
+    from rich.progress import TaskID, TimeElapsedColumn
+    from rich.table import Table
+
+    from detectors.ring_report import write_report
+    from detectors.rings import RingParams, detect_rings
+    from graph.errors import StoreUnavailable
+
+    def stop(code: int, message: object) -> typer.Exit:
+        console.print(f"[red]error:[/red] {message}")
+        return typer.Exit(code)
+
+    try:
+        params = RingParams().with_overrides(
+            max_ring_size=max_ring_size, threshold=threshold, min_members=min_members, critical=critical)
+        desk = _desk()
+    except StoreUnavailable as exc:
+        raise stop(3, exc) from exc
+    except (RingsightError, ValueError) as exc:
+        raise stop(2, exc) from exc
+    try:
+        columns = (TextColumn("[bold]{task.description:12s}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(step: str, done: int, total: int) -> None:
+                if step not in tasks:
+                    tasks[step] = bar.add_task(step, total=total or None)
+                bar.update(tasks[step], completed=done, total=total or None)
+
+            run = detect_rings(desk.store, params, desk.scorer.config.params, progress=progress, write=write)
+        paths = write_report(run, desk.store, out)
+        desk.store.append_audit(run.at, "cli", "rings:run", run.run_id,
+                                {"rings": len(run.rings), "written": run.written, "critical": len(run.critical)})
+    except StoreUnavailable as exc:
+        raise stop(3, exc) from exc
+    except (RingsightError, OSError) as exc:
+        raise stop(2, exc) from exc
+    finally:
+        desk.store.close()
+    summary = run.summary()
+    table = Table(title=f"ring run {run.run_id}", show_header=False)
+    state = "written" if run.written else "unchanged: nothing written" if run.unchanged else "dry run (--no-write)"
+    for name, value in (("rings", summary["rings"]), ("critical", summary["critical"]),
+                        ("applicants in rings", summary["ring_members"]), ("store", state),
+                        ("events", ", ".join(f"{k} {v}" for k, v in summary["events"].items()) or "-"),
+                        ("retired", len(summary["retired"])),
+                        *((k.replace("_", " "), v) for k, v in summary["counts"].items()),
+                        *((f"{k} (s)", f"{v:.2f}") for k, v in summary["timings"].items())):
+        table.add_row(name, str(value))
+    console.print(table)
+    for kind, path in paths.items():
+        console.print(f"{kind:5s} {path}")
+    if fail_on_critical and run.critical:
+        console.print(f"[red]{len(run.critical)} critical ring(s)[/red]")
+        raise typer.Exit(1)
+
+
+@app.command()
+def adapt(
+    name: Annotated[str, typer.Argument(help="External data set: aws or datastax")],
+    out: Annotated[Path, typer.Option(help="Folder to write the adapted data set to")],
+    source: Annotated[Path | None, typer.Option(
+        help="The data set's folder (default: $RINGSIGHT_EXTERNAL_DATA or ../shared/data beside the repo)")] = None,
+) -> None:
+    """Turn an external data set (AWS registrations, DataStax fraud graph) into a data-set folder."""
+    from fixtures.adapters import ADAPTERS
+    from fixtures.adapters import adapt as convert
+
+    if name not in ADAPTERS:
+        raise typer.BadParameter(f"must be one of {', '.join(ADAPTERS)}", param_hint="NAME")
+    try:
+        paths = convert(name, out, source)
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"wrote {', '.join(p.name for p in paths.values())} to {out}")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     try:
         app()

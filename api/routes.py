@@ -11,7 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, Body, Query
 from prometheus_client import Counter, Histogram
 
 from api.deps import Admin, Desk, Investigator, Scorer, SettingsDep
-from api.schemas import AlertUpdate, LabelRequest, LookupRequest, RemoveLabelRequest, ScoreResponse
+from api.schemas import AlertUpdate, LabelRequest, LookupRequest, RemoveLabelRequest, RingRunRequest, ScoreResponse
 from graph.errors import NotFound, StoreUnavailable
 from graph.model import ApplicationRecord
 from graph.normalise import applicant_node
@@ -268,3 +268,16 @@ def whoami(actor: Scorer) -> dict[str, str]:
 def stats(desk: Desk, _: Investigator) -> dict[str, Any]:
     return {"store": desk.store.url.split("@")[-1], "counts": desk.store.stats(),
             "model_version": desk.scorer.model.version}
+
+
+@router.post("/rings/runs", tags=["rings"], summary="Run batch ring detection now and write the rings")
+def ring_run(body: RingRunRequest, desk: Desk, actor: Admin) -> dict[str, Any]:
+    """Finds, scores and writes rings over the whole graph; answers with the run summary
+    (counts, timings, lineage events). An unchanged re-run writes nothing; 409 while a run is going."""
+    from detectors.rings import RingParams, detect_rings
+
+    run = detect_rings(desk.store, RingParams(max_ring_size=body.max_ring_size), desk.scorer.config.params,
+                       clock=desk.now)
+    desk.store.append_audit(run.at, actor, "rings:run", run.run_id,
+                            {"rings": len(run.rings), "written": run.written, "critical": len(run.critical)})
+    return run.summary()

@@ -17,6 +17,7 @@ command); concurrent threads inside that process are serialised by a lock.
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 import threading
@@ -174,8 +175,14 @@ class EmbeddedStore(GraphStore):
     # -- index ------------------------------------------------------------------------
     def _rebuild(self) -> None:
         rows = self._db.execute(f"SELECT {_COLUMNS} FROM applications ORDER BY ts, application_id")
-        for row in rows:
-            self._index(self._from_row(row))
+        # Millions of small objects and no garbage: the collector would rescan them all
+        # over and over (a 1M-application restart is ~3x faster without it).
+        gc.disable()
+        try:
+            for row in rows:
+                self._index(self._from_row(row))
+        finally:
+            gc.enable()
         self._settle()
         for node_id, status, by, at, reason in self._db.execute("SELECT * FROM labels"):
             self._labels[node_id] = Label(node_id, status, by, at, reason)
