@@ -34,10 +34,9 @@ sys.path.insert(0, str(ROOT))
 from detectors.rings import RING_KINDS, RingParams, detect_rings  # noqa: E402
 from detectors.signals import DetectorParams  # noqa: E402
 from fixtures.generator import generate, write_dataset  # noqa: E402
-from graph.embedded import EmbeddedStore  # noqa: E402
 from graph.loading import load_applications, load_bad_actors  # noqa: E402
 from graph.normalise import Normaliser  # noqa: E402
-from graph.store import GraphStore  # noqa: E402
+from graph.store import GraphStore, open_store  # noqa: E402
 
 KEY = b"bench-key-0123456789abcdef"
 NORMALISER = Normaliser(KEY, "CN")
@@ -89,13 +88,15 @@ def union_find_components(store: GraphStore, limit: int, min_size: int) -> list[
 
 
 @contextmanager
-def loaded_store(n: int, seed: int, cache: Path | None, workers: int) -> Iterator[EmbeddedStore]:
+def loaded_store(
+    n: int, seed: int, cache: Path | None, workers: int, graph_url: str | None = None
+) -> Iterator[GraphStore]:
     """The store holding ``n`` generated applications (loading it if needed); not timed."""
-    url = f"sqlite:///{cache / f'rings-{n}-{seed}.db'}" if cache else "memory://"
+    url = graph_url or (f"sqlite:///{cache / f'rings-{n}-{seed}.db'}" if cache else "memory://")
     started = time.perf_counter()
     gc.disable()  # millions of long-lived small objects: the cyclic GC only rescans them
     try:
-        store = EmbeddedStore(url)
+        store = open_store(url)
         if store.stats()["applications"] == n:
             print(f"  reopened {url} in {time.perf_counter() - started:.1f} s (index rebuilt from SQLite)")
         else:
@@ -118,9 +119,9 @@ def loaded_store(n: int, seed: int, cache: Path | None, workers: int) -> Iterato
     store.close()
 
 
-def bench(n: int, seed: int, cache: Path | None, workers: int) -> None:
-    print(f"\n== {n:,} applications (seed {seed}) ==")
-    with loaded_store(n, seed, cache, workers) as store:
+def bench(n: int, seed: int, cache: Path | None, workers: int, graph_url: str | None = None) -> None:
+    print(f"\n== {n:,} applications (seed {seed}) on {(graph_url or 'embedded').split('@')[-1]} ==")
+    with loaded_store(n, seed, cache, workers, graph_url) as store:
         counts = store.stats()
         print(f"  store: {counts['applicants']:,} applicants, {counts['applications']:,} applications")
         limit = DetectorParams().expand_limit
@@ -167,11 +168,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=None, help="keep loaded SQLite stores here and reuse them")
     parser.add_argument("--workers", type=int, default=2, help="normalisation processes while loading")
+    parser.add_argument("--graph-url", default=None,
+                        help="run against this store (e.g. bolt://127.0.0.1:7687, GDS) instead of the embedded one; "
+                             "it is loaded once and reused while it holds exactly the requested size")
     args = parser.parse_args()
     if args.cache:
         args.cache.mkdir(parents=True, exist_ok=True)
     for n in (int(s) for s in args.sizes.split(",") if s.strip()):
-        bench(n, args.seed, args.cache, args.workers)
+        bench(n, args.seed, args.cache, args.workers, args.graph_url)
 
 
 if __name__ == "__main__":

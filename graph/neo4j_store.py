@@ -112,6 +112,7 @@ SCHEMA: tuple[str, ...] = (
 """Schema statements, run idempotently at start (names and labels are constants)."""
 
 _STATEMENT_ROWS = 5000
+BATCH_TIMEOUT = 900.0  # seconds: whole-graph reads of batch runs
 _HUB_LIMIT = 50  # identifiers with more applicants are not expanded past the start (as embedded)
 
 
@@ -654,10 +655,12 @@ class Neo4jStore(GraphStore):
             )
         return self._driver.session(database=self._database, default_access_mode=mode)
 
-    def _read(self, what: str, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+    def _read(
+        self, what: str, work: Callable[[neo4j.ManagedTransaction], T], timeout: float | None = None
+    ) -> T:
         self._ensure_schema()
         with _Outage(what), self._session(neo4j.READ_ACCESS) as session:
-            return session.execute_read(neo4j.unit_of_work(timeout=self._timeout)(work))
+            return session.execute_read(neo4j.unit_of_work(timeout=timeout or self._timeout)(work))
 
     def _write(
         self, what: str, work: Callable[[neo4j.ManagedTransaction], T], timeout: float | None = None
@@ -939,7 +942,8 @@ class Neo4jStore(GraphStore):
         def work(tx: neo4j.ManagedTransaction) -> list[tuple[str, str, float, float]]:
             return [(r[0], r[1], r[2], r[3]) for r in tx.run(_Q_LINKS)]
 
-        snapshot = self._read("links", work)
+        # A whole-graph read for batch work: bounded by the batch timeout, not the online one.
+        snapshot = self._read("links", work, max(self._timeout, BATCH_TIMEOUT))
         yield from snapshot
 
     def stats(self) -> dict[str, int]:
