@@ -137,14 +137,9 @@ def stats() -> None:
     desk.store.close()
 
 
-@app.command()
-def train(
-    data: Annotated[Path, typer.Argument(help="A labelled data-set folder (applications + truth.csv)")],
-    out: Annotated[Path, typer.Option(help="Model file to write")] = Path("model.json"),
-) -> None:
-    """Learn baselines and weights from labelled outcomes; write a versioned model file."""
+def _replayed(data: Path) -> tuple[Any, Any]:
+    """The configured scorer, and ``data`` replayed in time order with a progress bar."""
     from detectors.evaluation import read_sorted, replay
-    from detectors.evaluation import train as fit
     from detectors.score import Scorer
     from graph.normalise import Normaliser
 
@@ -153,7 +148,18 @@ def train(
     scorer = Scorer.default(settings.config_path, settings.model_path)
     total = len(read_sorted(data, normaliser)[0])
     with _progress(total, "replaying") as advance:
-        played = replay(data, normaliser, scorer, progress=advance)
+        return scorer, replay(data, normaliser, scorer, progress=advance)
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Argument(help="A labelled data-set folder (applications + truth.csv)")],
+    out: Annotated[Path, typer.Option(help="Model file to write")] = Path("model.json"),
+) -> None:
+    """Learn baselines and weights from labelled outcomes; write a versioned model file."""
+    from detectors.evaluation import train as fit
+
+    scorer, played = _replayed(data)
     model = fit(scorer, played)
     model.save(out)
     console.print(f"model {model.version} written to {out}")
@@ -169,16 +175,8 @@ def evaluate(
 ) -> None:
     """Replay a data set in time order with the current model and report quality."""
     from detectors.evaluation import evaluate as measure
-    from detectors.evaluation import read_sorted, replay
-    from detectors.score import Scorer
-    from graph.normalise import Normaliser
 
-    settings = get_settings()
-    normaliser = Normaliser(settings.pii_key.get_secret_value().encode(), settings.phone_region)
-    scorer = Scorer.default(settings.config_path, settings.model_path)
-    total = len(read_sorted(data, normaliser)[0])
-    with _progress(total, "replaying") as advance:
-        played = replay(data, normaliser, scorer, progress=advance)
+    scorer, played = _replayed(data)
     result = measure(scorer, played, out, capacity)
     keys = ("applications", "fraud", "roc_auc", "pr_auc", "recall_at_1pct_fpr", "recall_at_5pct_fpr",
             "precision_at_review_capacity", "benign_lookalike_flag_rate")

@@ -77,3 +77,23 @@ def test_unknown_store_scheme_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) 
     get_settings.cache_clear()
     assert r.exit_code != 0
     assert "graph_url" in str(r.exception) or "graph_url" in r.output
+
+
+def test_train_then_evaluate_with_the_trained_model(tmp_path: Path, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, model, out = tmp_path / "gen", tmp_path / "model.json", tmp_path / "eval"
+    assert runner.invoke(app, ["generate", "--applications", "3000", "--seed", "5", "--out", str(data)]).exit_code == 0
+    r = runner.invoke(app, ["train", str(data), "--out", str(model)])
+    assert r.exit_code == 0, r.output
+    trained = json.loads(model.read_text())
+    assert trained["version"].startswith("m-") and min(trained["weights"].values()) >= 0
+    assert trained["baselines"]["bot_form_fill"]["n"] == 3000
+    monkeypatch.setenv("RINGSIGHT_MODEL_PATH", str(model))
+    get_settings.cache_clear()
+    r = runner.invoke(app, ["evaluate", str(data), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model_version"] == trained["version"]
+    for key in ("roc_auc", "pr_auc", "recall_at_1pct_fpr", "recall_at_5pct_fpr", "precision_at_review_capacity",
+                "benign_lookalike_flag_rate", "ablation"):
+        assert key in metrics
+    assert {p.name for p in out.iterdir()} >= {"roc.png", "pr.png", "scores.png"}
