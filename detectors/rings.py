@@ -716,8 +716,8 @@ def population_reference(store: GraphStore, sample: int) -> Population:
         return Population(None, 0)
     share = sample / total
     bound = format(math.ceil(share * 16**6), "06x") if share < 1 else "g"  # "g" sorts after every hex key
-    keys = sorted({link[0] for link in store.links() if link[0] < bound})
-    amounts = [a.amount for k in keys for a in store.applicant_applications(k) if a.amount is not None]
+    keys = store.applicants_below(bound)
+    amounts = [a.amount for apps in store.applications_of(keys).values() for a in apps if a.amount is not None]
     return Population(sum(amounts) / len(amounts) if amounts else None, len(keys))
 
 
@@ -754,6 +754,7 @@ def _measure_batch(
 ) -> list[RingCandidate]:
     idents = sorted({n for p in parts for n in p.identifiers})
     usage = store.identifier_usage(idents, END_OF_TIME, 0.0, limit)
+    applications = store.applications_of(sorted({m for p in parts for m in p.members}))
     out = []
     for part in parts:
         inside = set(part.members)
@@ -763,6 +764,6 @@ def _measure_batch(
             users = tuple(m for m in use.members if m in inside) if use else ()
             if len(users) >= 2:
                 links[nid] = users
-        apps = {m: store.applicant_applications(m) for m in part.members}
+        apps = {m: applications.get(m, []) for m in part.members}
         out.append(measure(part.members, links, apps, labels, population, params))
     return out

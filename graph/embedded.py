@@ -321,6 +321,10 @@ class EmbeddedStore(GraphStore):
                 )
         return out
 
+    def applicants_below(self, bound: str) -> list[str]:
+        with self._lock:
+            return sorted(k for k in self._by_applicant if k < bound)
+
     def applicants_exist(self, applicant_keys: Sequence[str]) -> set[str]:
         return {k for k in applicant_keys if k in self._by_applicant}
 

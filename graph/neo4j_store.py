@@ -196,6 +196,18 @@ RETURN {_APP_FIELDS}
 ORDER BY app.ts, app.application_id
 """
 
+_Q_APPLICANTS_BELOW = """
+MATCH (a:Applicant) USING INDEX a:Applicant(key) WHERE a.key < $bound
+RETURN a.key AS key ORDER BY key
+"""
+
+_Q_APPLICATIONS_OF = f"""
+UNWIND $keys AS key
+MATCH (a:Applicant {{key: key}})-[:SUBMITTED]->(app:Application) USING INDEX a:Applicant(key)
+RETURN key, {_APP_FIELDS}
+ORDER BY key, app.ts, app.application_id
+"""
+
 _Q_APPLICANT_IDENTIFIERS = """
 UNWIND $keys AS key
 MATCH (a:Applicant {key: key})-[s:SUBMITTED]->(:Application)-[r]->(i)
@@ -735,6 +747,19 @@ class Neo4jStore(GraphStore):
             "applicant_applications", _Q_APPLICANT_APPLICATIONS, key=applicant_key, before=before
         )
         return [_application(r["app"], r["idents"]) for r in records]
+
+    def applicants_below(self, bound: str) -> list[str]:
+        records = self._fetch("applicants_below", _Q_APPLICANTS_BELOW, bound=bound)
+        return [r["key"] for r in records]
+
+    def applications_of(self, applicant_keys: Sequence[str]) -> dict[str, list[NormalisedApplication]]:
+        out: dict[str, list[NormalisedApplication]] = {}
+        keys = sorted(set(applicant_keys))
+        for start in range(0, len(keys), _STATEMENT_ROWS):
+            chunk = keys[start : start + _STATEMENT_ROWS]
+            for r in self._fetch("applications_of", _Q_APPLICATIONS_OF, keys=chunk):
+                out.setdefault(r["key"], []).append(_application(r["app"], r["idents"]))
+        return out
 
     def applicant_identifiers(
         self, applicant_keys: Sequence[str], as_of: float

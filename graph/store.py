@@ -163,6 +163,21 @@ class GraphStore(ABC):
     ) -> list[NormalisedApplication]:
         """The applicant's applications (strictly before ``before``), oldest first."""
 
+    def applicants_below(self, bound: str) -> list[str]:
+        """Applicant keys that sort below ``bound``, sorted. Keys are uniform keyed hashes,
+        so this is a deterministic sample of the population, the same on every backend."""
+        return sorted({link[0] for link in self.links() if link[0] < bound})
+
+    def applications_of(self, applicant_keys: Sequence[str]) -> dict[str, list[NormalisedApplication]]:
+        """Every application of each applicant, oldest first (batch reads; one query on Neo4j).
+        Applicants without applications are absent."""
+        out: dict[str, list[NormalisedApplication]] = {}
+        for key in applicant_keys:
+            apps = self.applicant_applications(key)
+            if apps:
+                out[key] = apps
+        return out
+
     @abstractmethod
     def applicant_identifiers(
         self, applicant_keys: Sequence[str], as_of: float
