@@ -240,3 +240,10 @@ def test_batch_ring_detection_finds_and_writes_the_same_rings(loaded: Loaded) ->
     assert ring is not None and same is not None
     assert (ring.ring_id, ring.members, ring.identifiers) == (same.ring_id, same.members, same.identifiers)
     assert loaded.neo4j.stats() == loaded.embedded.stats()
+
+
+def test_batch_reads_match(loaded: Loaded) -> None:
+    embedded, neo4j = loaded.both
+    assert embedded.applicants_below("4") == neo4j.applicants_below("4")
+    keys = embedded.applicants_below("1")
+    assert keys and embedded.applications_of(keys) == neo4j.applications_of(keys)
