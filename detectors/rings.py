@@ -125,8 +125,8 @@ class RingParams:
     ``louvain_seed``          seed of the Louvain split, so reruns split the same way.
     ``hurried_fill_seconds``  a form filled faster than this is hurried.
     ``amount_sample``         applicants sampled (by key, deterministically) for the population
-                              mean amount the ``amount_ratio`` feature compares with (one pass over
-                              ``store.links()``); 0 leaves the ratio out.
+                              mean amount the ``amount_ratio`` feature compares with (a key-range
+                              sample, ``store.applicants_below``); 0 leaves the ratio out.
     ``weights``               the ring score's logistic weights (see the module docstring).
     """
 
@@ -705,9 +705,8 @@ def population_reference(store: GraphStore, sample: int) -> Population:
     """Mean application amount over a deterministic sample of about ``sample`` applicants.
 
     Applicant keys are keyed hashes (hex), so the keys below a bound are a
-    uniform sample that every run and every backend draws identically. Finding
-    them costs one pass over ``store.links()``; the contract has no cheaper way
-    to enumerate applicants.
+    uniform sample that every run and every backend draws identically
+    (``store.applicants_below``: an index range seek on Neo4j).
     """
     if sample <= 0:
         return Population(None, 0)
