@@ -32,7 +32,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import random
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -112,6 +114,7 @@ SCHEMA: tuple[str, ...] = (
 """Schema statements, run idempotently at start (names and labels are constants)."""
 
 _STATEMENT_ROWS = 5000
+_UPSERT_ATTEMPTS = 10
 BATCH_TIMEOUT = 900.0  # seconds: whole-graph reads of batch runs
 _HUB_LIMIT = 50  # identifiers with more applicants are not expanded past the start (as embedded)
 
@@ -725,14 +728,16 @@ class Neo4jStore(GraphStore):
             return len(fresh)
 
         # A concurrent writer may create one of these applications between our check and our
-        # CREATE; the uniqueness constraint refuses ours and a fresh attempt sees theirs.
+        # CREATE; the uniqueness constraint refuses ours and a fresh attempt sees theirs. Each
+        # refusal means another writer committed, so a few attempts settle any realistic overlap.
         timeout = self._timeout + 0.002 * len(rows)
-        for attempt in range(3):
+        for attempt in range(_UPSERT_ATTEMPTS):
             try:
                 return self._write("upsert", work, timeout)
-            except ConstraintError:
-                if attempt == 2:
-                    raise
+            except ConstraintError as exc:
+                if attempt == _UPSERT_ATTEMPTS - 1:
+                    raise StoreUnavailable(f"neo4j: upsert kept colliding with concurrent writers: {exc}") from exc
+                time.sleep(random.uniform(0.0, 0.02 * 2**attempt))
         raise AssertionError("unreachable")
 
     # -- point reads ------------------------------------------------------------------------------
