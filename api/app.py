@@ -28,8 +28,7 @@ CONSOLE = Path(__file__).parent / "console"
 def build_desk(settings: Settings, store: GraphStore | None = None) -> FraudDesk:
     """The desk for these settings (opening the configured store unless one is given)."""
     if store is None:
-        store = open_store(settings.graph_url, **settings.neo4j_options()) if settings.graph_url.startswith(
-            ("neo4j", "bolt")) else open_store(settings.graph_url)
+        store = open_store(settings.graph_url, **settings.neo4j_options())
     normaliser = Normaliser(settings.pii_key.get_secret_value().encode(), settings.phone_region)
     return FraudDesk(store, normaliser, Scorer.default(settings.config_path, settings.model_path))
 

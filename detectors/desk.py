@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from detectors.score import Scorer, ScoreResult
+from detectors.signals import Signal
 from graph.errors import Conflict, InvalidInput, NotFound
 from graph.model import ApplicationRecord
 from graph.normalise import NormalisedApplication, Normaliser, applicant_node, node_kind
@@ -88,18 +89,24 @@ class FraudDesk:
         )
         return Assessment(result, stored=True)
 
-    def _replay(self, app: NormalisedApplication, decision: Decision) -> ScoreResult:
-        result = self.scorer.score(self.store, app)
+    @staticmethod
+    def _replay(app: NormalisedApplication, decision: Decision) -> ScoreResult:
+        """The first decision as it was given: its score, band, action and reasons."""
+        reasons = [
+            Signal(r["code"], r["detector"], r["value"], r["strength"], r["contribution"], r["sentence"],
+                   r["evidence"])
+            for r in decision.reasons
+        ]
         return ScoreResult(
             application_id=app.application_id,
             applicant_key=app.applicant_key,
             score=decision.score,
             band=decision.band,
             action=decision.action,
-            reasons=result.reasons,
-            signals=result.signals,
+            reasons=reasons,
+            signals=reasons,
             model_version=decision.model_version,
-            as_of=result.as_of,
+            as_of=app.ts,
         )
 
     # -- labels, appeals ----------------------------------------------------------------

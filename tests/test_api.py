@@ -67,6 +67,7 @@ def test_resent_application_is_not_duplicated(client: TestClient, store: Embedde
     first = client.post("/v1/applications", json=EXAMPLE, headers=SCORER).json()
     again = client.post("/v1/applications", json=EXAMPLE, headers=SCORER).json()
     assert again["replayed"] and not again["stored"] and again["score"] == first["score"]
+    assert again["reasons"] == first["reasons"] and again["band"] == first["band"]
     assert store.stats()["applications"] == 1
     assert len(store.decisions(EXAMPLE["application_id"])) == 1
 
