@@ -25,12 +25,16 @@ log = logging.getLogger("ringsight")
 CONSOLE = Path(__file__).parent / "console"
 
 
+def build_normaliser(settings: Settings) -> Normaliser:
+    """Identifiers hashed with the deployment's PII key (the same key must build every store)."""
+    return Normaliser(settings.pii_key.get_secret_value().encode(), settings.phone_region)
+
+
 def build_desk(settings: Settings, store: GraphStore | None = None) -> FraudDesk:
     """The desk for these settings (opening the configured store unless one is given)."""
     if store is None:
         store = open_store(settings.graph_url, **settings.neo4j_options())
-    normaliser = Normaliser(settings.pii_key.get_secret_value().encode(), settings.phone_region)
-    return FraudDesk(store, normaliser, Scorer.default(settings.config_path, settings.model_path))
+    return FraudDesk(store, build_normaliser(settings), Scorer.default(settings.config_path, settings.model_path))
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> FastAPI:

@@ -45,6 +45,12 @@ def _desk() -> Any:
     return build_desk(get_settings())
 
 
+def _desk_normaliser() -> Any:
+    from api.app import build_normaliser
+
+    return build_normaliser(get_settings())
+
+
 def _fail(exc: RingsightError) -> None:
     console.print(f"[red]error:[/red] {exc}")
     raise typer.Exit(2)
@@ -74,12 +80,29 @@ def load(
     path: Annotated[Path, typer.Argument(help="A data-set folder or an applications CSV/Parquet file")],
     batch_size: Annotated[int, typer.Option(min=1)] = 5000,
     rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here (JSON lines)")] = None,
+    neo4j_import: Annotated[
+        Path | None,
+        typer.Option(help="Write an import set for `neo4j-admin database import full` here instead of "
+                          "loading into the store (initial loads of a new Neo4j database)"),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a non-empty --neo4j-import folder")] = False,
+    bad_actors_only: Annotated[bool, typer.Option(help="Load only the folder's bad_actors.csv")] = False,
 ) -> None:
     """Load applications (and bad_actors.csv of a folder) into the configured store."""
     from graph.loading import applications_file, count_rows, load_applications, load_bad_actors
 
+    if neo4j_import is not None and bad_actors_only:
+        raise typer.BadParameter("bad actors are labelled online, after the import", param_hint="--bad-actors-only")
     try:
+        if neo4j_import is not None:
+            _write_import_set(path, neo4j_import, overwrite, batch_size, rejects)
+            return
         desk = _desk()
+        if bad_actors_only:
+            labels = load_bad_actors(desk.store, desk.normaliser, path)
+            desk.store.close()
+            console.print(f"{labels:,} bad-actor labels")
+            return
         source = applications_file(path)
         with _progress(count_rows(source), "loading") as advance:
             report = load_applications(desk.store, desk.normaliser, source, batch_size, advance)
@@ -93,12 +116,40 @@ def load(
         f"{report.stored:,} stored, {report.duplicates:,} already present, "
         f"{len(report.rejected):,} rejected, {labels:,} bad-actor labels"
     )
-    for bad in report.rejected[:5]:
+    _report_rejects(report.rejected, rejects)
+
+
+def _report_rejects(rejected: list[dict[str, Any]], rejects: Path | None) -> None:
+    for bad in rejected[:5]:
         console.print(f"  line {bad['line']}: {bad['field']}: {bad['error']}")
-    if rejects is not None and report.rejected:
-        rejects.write_text("".join(json.dumps(r) + "\n" for r in report.rejected))
-    if report.rejected:
+    if rejects is not None and rejected:
+        rejects.write_text("".join(json.dumps(r) + "\n" for r in rejected))
+    if rejected:
         raise typer.Exit(1)
+
+
+def _write_import_set(path: Path, out: Path, overwrite: bool, batch_size: int, rejects: Path | None) -> None:
+    """Validate and normalise like a load, into an offline import set for Neo4j."""
+    from graph.loading import applications_file, count_rows, load_applications
+    from graph.neo4j_import import ImportSet, admin_command
+
+    normaliser = _desk_normaliser()
+    source = applications_file(path)
+    sink = ImportSet(out, overwrite=overwrite)
+    with _progress(count_rows(source), "preparing import") as advance:
+        report = load_applications(sink, normaliser, source, batch_size, advance)
+    manifest = sink.close()
+    console.print(
+        f"{report.rows:,} rows in {report.seconds:.1f} s ({report.rate:,.0f} rows/s): "
+        f"{manifest['applications']:,} applications, {manifest['applicants']:,} applicants, "
+        f"{sum(manifest['identifiers'].values()):,} identifiers, {len(report.rejected):,} rejected -> {out}"
+    )
+    console.print("Next, with Neo4j stopped and the database absent or empty:")
+    console.print(f"  {admin_command(out)}", soft_wrap=True)
+    console.print("  (locally: python tools/neo4j_local.py start --import " + str(out) + ")", soft_wrap=True)
+    if path.is_dir() and (path / "bad_actors.csv").exists():
+        console.print(f"then start Neo4j and run: ringsight load {path} --bad-actors-only", soft_wrap=True)
+    _report_rejects(report.rejected, rejects)
 
 
 @app.command()

@@ -15,9 +15,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import pandas as pd
 import pyarrow.parquet as pq
 
 from graph.errors import InvalidInput
@@ -26,6 +25,12 @@ from graph.normalise import NormalisedApplication, Normaliser
 from graph.store import GraphStore, Label
 
 Progress = Callable[[int], None]
+
+
+class ApplicationSink(Protocol):
+    """Where loaded applications go: a store, or an offline import set."""
+
+    def upsert(self, applications: list[NormalisedApplication]) -> int: ...
 
 
 @dataclass
@@ -62,13 +67,38 @@ def count_rows(path: Path) -> int:
 
 
 def iter_rows(path: Path, batch_size: int) -> Iterator[list[dict[str, Any]]]:
-    """Flat rows in batches; every cell is read as text (phone numbers keep their zeros)."""
+    """Flat rows in batches; every cell is read as text (phone numbers keep their zeros).
+
+    A CSV row shorter than the header is padded with empty cells (missing values);
+    one longer than the header stops the load with the line named, before its batch
+    is written. Blank lines are skipped.
+    """
     if path.suffix == ".parquet":
         for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
             yield batch.to_pylist()
         return
-    for frame in pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=batch_size):
-        yield [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if not header:
+            return
+        width = len(header)
+        batch: list[dict[str, Any]] = []
+        for cells in reader:
+            if len(cells) != width:
+                if not cells:
+                    continue
+                if len(cells) > width:
+                    raise InvalidInput(
+                        f"line {reader.line_num}", f"has {len(cells)} fields but the header has {width}"
+                    )
+                cells += [""] * (width - len(cells))
+            batch.append(dict(zip(header, cells, strict=True)))
+            if len(batch) == batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
 
 def normalise_rows(
@@ -101,7 +131,7 @@ def _normalise_batch(rows: list[dict[str, Any]], first_line: int) -> tuple[list[
 
 
 def load_applications(
-    store: GraphStore,
+    store: ApplicationSink,
     normaliser: Normaliser,
     path: Path,
     batch_size: int = 5000,

@@ -516,7 +516,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _epoch_parts(ts: float) -> tuple[int, int]:
+def epoch_parts(ts: float) -> tuple[int, int]:
     """Whole seconds and nanoseconds of an epoch time, to the microsecond (as ``datetime``)."""
     sec = math.floor(ts)
     micro = round((ts - sec) * 1_000_000)
@@ -531,7 +531,7 @@ _LINK_SLOT: dict[str, int] = {kind: _FIRST_LINK + n for n, kind in enumerate(LAB
 def _create_row(app: NormalisedApplication) -> list[Any]:
     """``[id, ts, applicant key, applicant display, seconds, nanoseconds, *scalars,
     *one [key, position] or null per identifier kind]``."""
-    sec, ns = _epoch_parts(app.ts)
+    sec, ns = epoch_parts(app.ts)
     row: list[Any] = [app.application_id, app.ts, app.applicant_key, app.applicant_display, sec, ns]
     row += application_props(app).values()
     row += [None] * len(LABEL_OF_KIND)

@@ -8,14 +8,23 @@ silently.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
+import signal
+import socket
+import subprocess
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 
+ROOT = Path(__file__).resolve().parent.parent
 NEO4J_URL_ENV = "RINGSIGHT_TEST_NEO4J_URL"
 _WIPE = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
 
@@ -117,3 +126,66 @@ def embedded_store() -> Iterator[EmbeddedStore]:
         yield store
     finally:
         store.close()
+
+
+def neo4j_launcher() -> ModuleType:
+    """``tools/neo4j_local.py`` as a module (it is a script, not a package)."""
+    spec = importlib.util.spec_from_file_location("neo4j_local", ROOT / "tools" / "neo4j_local.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class PrivateNeo4j:
+    """Servers of a test's own (the same Maven-built launcher) on one free port, each
+    start on a fresh data folder; all of them are stopped when the test ends."""
+
+    def __init__(self, tmp: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.tmp = tmp
+        self.url = f"bolt://127.0.0.1:{self.port}"
+        self.launcher = neo4j_launcher()
+        self._servers: list[subprocess.Popen[bytes]] = []
+
+    def start(self, copy_from: Path | None = None) -> subprocess.Popen[bytes]:
+        n = len(self._servers)
+        local, log = self.launcher, self.tmp / f"neo4j{n}.log"
+        cmd = ["java", "-Xms128m", "-Xmx1g", *local.JVM_FLAGS, "-cp",
+               f"{local.CLASSES_DIR}{os.pathsep}{local.LIB_DIR / '*'}", local.MAIN_CLASS,
+               "--port", str(self.port), "--data", str(self.tmp / f"data{n}")]
+        if copy_from is not None:
+            cmd += ["--copy-from", str(copy_from)]
+        with log.open("wb") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self._servers.append(proc)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if re.search(r"RINGSIGHT_NEO4J_READY", log.read_text(errors="replace")):
+                return proc
+            if proc.poll() is not None:
+                break
+            time.sleep(0.5)
+        raise AssertionError(f"private Neo4j did not start:\n{log.read_text(errors='replace')[-3000:]}")
+
+    def stop_all(self) -> None:
+        for proc in self._servers:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+
+
+@pytest.fixture()
+def private_neo4j(neo4j_url: str, tmp_path: Path) -> Iterator[PrivateNeo4j]:
+    # neo4j_url: the shared server proves Java and the launcher build are here (and fails in CI if not).
+    servers = PrivateNeo4j(tmp_path)
+    try:
+        yield servers
+    finally:
+        servers.stop_all()

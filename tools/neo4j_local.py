@@ -21,6 +21,7 @@ only skips wiping the data directory (e.g. to inspect what a killed run left).
 Environment:
     RINGSIGHT_NEO4J_PORT       default Bolt port (7687)
     RINGSIGHT_NEO4J_HEAP       JVM max heap (default 2g)
+    RINGSIGHT_NEO4J_PAGECACHE_MB  page cache in MiB (default 512)
     RINGSIGHT_NEO4J_JAVA_OPTS  extra JVM options (shell-split)
     RINGSIGHT_MVN_ARGS         extra Maven arguments for `build`, e.g. "-o"
 
@@ -33,6 +34,7 @@ import argparse
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import re
 import shlex
@@ -59,6 +61,10 @@ PID_FILE = STATE_DIR / "neo4j.pid"
 URL_FILE = STATE_DIR / "neo4j.url"
 LOCK_FILE = STATE_DIR / "neo4j.lock"
 DEFAULT_DATA_DIR = STATE_DIR / "data"
+IMPORT_HOME = STATE_DIR / "import-home"
+IMPORT_LOG = STATE_DIR / "import.log"
+ADMIN_CLASS = "org.neo4j.cli.AdminTool"
+IMPORT_MANIFEST = "import.json"
 
 READY_RE = re.compile(r"^RINGSIGHT_NEO4J_READY (bolt://\S+)\s*$", re.MULTILINE)
 DEFAULT_PORT = 7687
@@ -253,13 +259,62 @@ def start(
     data_dir: Path | None = None,
     timeout: float = DEFAULT_START_TIMEOUT,
     keep: bool = False,
+    import_dir: Path | None = None,
 ) -> str:
-    """Start the server (or reuse the running one) and return its Bolt URL."""
+    """Start the server (or reuse the running one) and return its Bolt URL.
+
+    With ``import_dir`` (an import set written by ``ringsight load --neo4j-import``)
+    the database is first built offline by ``neo4j-admin database import full``
+    and the server starts on it; a server already running is refused then.
+    """
     with _state_lock():
-        return _start_locked(_default_port() if port is None else port, data_dir, timeout, keep)
+        port = _default_port() if port is None else port
+        if import_dir is None:
+            return _start_locked(port, data_dir, timeout, keep)
+        pid = _read_pid()
+        if pid is not None and _is_our_process(pid):
+            raise Neo4jLocalError(f"Neo4j is already running (pid {pid}); stop it before importing into a new database")
+        admin_import(import_dir, IMPORT_HOME)
+        try:
+            return _start_locked(port, data_dir, timeout, keep, copy_from=IMPORT_HOME)
+        finally:
+            # The server runs on its own copy.
+            shutil.rmtree(IMPORT_HOME, ignore_errors=True)
 
 
-def _start_locked(port: int, data_dir: Path | None, timeout: float, keep: bool) -> str:
+def admin_import(import_dir: Path, home: Path, log_file: Path = IMPORT_LOG) -> float:
+    """Run ``neo4j-admin database import full`` (from the launcher's class path) over an
+    import set into a fresh Neo4j home; return the seconds it took."""
+    manifest_path = import_dir / IMPORT_MANIFEST
+    if not manifest_path.is_file():
+        raise Neo4jLocalError(f"{import_dir} is not an import set: no {IMPORT_MANIFEST}")
+    arguments = json.loads(manifest_path.read_text())["neo4j_admin"]
+    build()
+    java = _require_tool("java", "run neo4j-admin")
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    heap = os.environ.get("RINGSIGHT_NEO4J_HEAP", "2g")
+    cmd = [java, f"-Xmx{heap}", *JVM_FLAGS, "-cp", f"{CLASSES_DIR}{os.pathsep}{LIB_DIR / '*'}", ADMIN_CLASS, *arguments]
+    _info(f"importing {import_dir} with neo4j-admin database import full (log: {log_file})")
+    t0 = time.monotonic()
+    with open(log_file, "wb") as log:
+        # Paths in the manifest are relative to the import set.
+        done = subprocess.run(cmd, cwd=import_dir, env={**os.environ, "NEO4J_HOME": str(home)},
+                              stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, check=False)
+    text = log_file.read_text(errors="replace")
+    if done.returncode != 0 or "IMPORT DONE" not in text:
+        raise Neo4jLocalError(f"neo4j-admin import failed (exit {done.returncode}).\n--- {log_file} (tail) ---\n"
+                              + "\n".join(text.splitlines()[-30:]))
+    seconds = time.monotonic() - t0
+    summary = " ".join(line.strip() for line in text.splitlines() if re.match(r"\s+\d+ (nodes|relationships)$", line))
+    _info(f"imported in {seconds:.1f}s: {summary}")
+    return seconds
+
+
+def _start_locked(
+    port: int, data_dir: Path | None, timeout: float, keep: bool, copy_from: Path | None = None
+) -> str:
     (STATE_DIR / ".gitignore").write_text("*\n")
 
     pid = _read_pid()
@@ -305,6 +360,9 @@ def _start_locked(port: int, data_dir: Path | None, timeout: float, keep: bool) 
         str(port),
         "--data",
         str(data_dir),
+        "--pagecache-mb",
+        os.environ.get("RINGSIGHT_NEO4J_PAGECACHE_MB", "512"),
+        *(["--copy-from", str(copy_from)] if copy_from is not None else []),
     ]
     t0 = time.monotonic()
     with open(LOG_FILE, "wb") as log:
@@ -448,6 +506,8 @@ def main(argv: list[str] | None = None) -> int:
     p_start.add_argument("--data", type=Path, default=None, help=f"data directory (default {DEFAULT_DATA_DIR})")
     p_start.add_argument("--timeout", type=float, default=DEFAULT_START_TIMEOUT, help="seconds to wait for ready")
     p_start.add_argument("--keep", action="store_true", help="do not wipe the data directory first")
+    p_start.add_argument("--import", dest="import_dir", type=Path, default=None,
+                         help="build the database offline from this import set first (ringsight load --neo4j-import)")
 
     p_stop = sub.add_parser("stop", help="stop the running Neo4j")
     p_stop.add_argument("--timeout", type=float, default=DEFAULT_STOP_TIMEOUT, help="seconds before SIGKILL")
@@ -459,7 +519,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             build(force=args.force)
         elif args.command == "start":
-            print(start(port=args.port, data_dir=args.data, timeout=args.timeout, keep=args.keep), flush=True)
+            print(start(port=args.port, data_dir=args.data, timeout=args.timeout, keep=args.keep,
+                        import_dir=args.import_dir), flush=True)
         elif args.command == "stop":
             stop(timeout=args.timeout)
         elif args.command == "status":

@@ -29,7 +29,7 @@ import org.neo4j.procedure.UserFunction;
  *
  * <pre>
  *   java [JVM flags] -cp target/classes:target/lib/* ringsight.neo4j.Launcher \
- *        [--port P] [--data DIR] [--pagecache-mb N]
+ *        [--port P] [--data DIR] [--pagecache-mb N] [--copy-from HOME]
  * </pre>
  *
  * Port defaults to $RINGSIGHT_NEO4J_PORT, then 7687. Without --data a temp directory is
@@ -48,14 +48,18 @@ public final class Launcher {
         int port = defaultPort();
         Path dataDir = null;
         long pageCacheMb = 64;
+        Path copyFrom = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
                 case "--port" -> port = Integer.parseInt(value(args, ++i, a));
                 case "--data" -> dataDir = Path.of(value(args, ++i, a));
                 case "--pagecache-mb" -> pageCacheMb = Long.parseLong(value(args, ++i, a));
+                // A Neo4j home (data/databases/neo4j, data/transactions/neo4j) written by
+                // `neo4j-admin database import full`: the server starts on a copy of it.
+                case "--copy-from" -> copyFrom = Path.of(value(args, ++i, a));
                 case "-h", "--help" -> {
-                    System.out.println("usage: Launcher [--port P] [--data DIR] [--pagecache-mb N]");
+                    System.out.println("usage: Launcher [--port P] [--data DIR] [--pagecache-mb N] [--copy-from HOME]");
                     return;
                 }
                 default -> fail("unknown argument: " + a);
@@ -82,6 +86,13 @@ public final class Launcher {
                 // Netty's graceful-shutdown quiet period (internal setting, default 5 s, paid
                 // once per Bolt event-loop group) made every stop take ~10 s.
                 .withConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0);
+
+        if (copyFrom != null) {
+            if (!Files.isDirectory(copyFrom.resolve("data").resolve("databases"))) {
+                fail("--copy-from " + copyFrom + " holds no data/databases folder");
+            }
+            builder.copyFrom(copyFrom.toAbsolutePath());
+        }
 
         // GDS procedures are not picked up from the classpath in embedded/harness mode:
         // every annotated class has to be handed to the harness explicitly.
