@@ -74,8 +74,8 @@ def iter_rows(path: Path, batch_size: int) -> Iterator[list[dict[str, Any]]]:
     is written. Blank lines are skipped.
     """
     if path.suffix == ".parquet":
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
-            yield batch.to_pylist()
+        for record_batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
+            yield record_batch.to_pylist()
         return
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)

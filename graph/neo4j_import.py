@@ -31,7 +31,7 @@ import dataclasses
 import json
 import shlex
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -88,7 +88,7 @@ def _whole(value: int | None) -> str:
     return "" if value is None else str(int(value))
 
 
-_CELL = {"double": _number, "long": _whole, "string": _text}
+_CELL: dict[str, Callable[[Any], str]] = {"double": _number, "long": _whole, "string": _text}
 _SCALAR_CELLS = [(name, _CELL[kind]) for name, kind in _SCALAR_TYPES.items()]
 
 
