@@ -17,7 +17,6 @@ arrive but are never read by any detector.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -144,9 +143,16 @@ FLAT_COLUMNS: tuple[str, ...] = (
 )
 
 
-@lru_cache(maxsize=1024)
+_PATHS: dict[str, tuple[str, ...]] = {}
+
+
 def _path(column: str) -> tuple[str, ...]:
-    return tuple(column.split("."))
+    parts = _PATHS.get(column)
+    if parts is None:
+        parts = tuple(column.split("."))
+        if len(_PATHS) < 4096:
+            _PATHS[column] = parts
+    return parts
 
 
 def nest(row: dict[str, Any]) -> dict[str, Any]:
@@ -158,9 +164,10 @@ def nest(row: dict[str, Any]) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     for column, value in row.items():
-        if value is None or value == "" or value != value:  # value != value: NaN
-            continue
-        if isinstance(value, str) and not value.strip():
+        if type(value) is str:  # CSV cells: the common case first
+            if not value or ((value[0].isspace() or value[-1].isspace()) and not value.strip()):
+                continue
+        elif value is None or value != value:  # value != value: NaN
             continue
         parts = _path(str(column))
         if len(parts) == 1:

@@ -18,8 +18,9 @@ import hashlib
 import hmac
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from functools import lru_cache
 
 import phonenumbers
 from cleanco import basename
@@ -55,6 +56,8 @@ _PLAIN_EMAIL = re.compile(
     r"[A-Za-z0-9_%+\-]+(?:\.[A-Za-z0-9_%+\-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}"
 )
 _SPACES = re.compile(r"\s+")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_PLAIN_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}", re.ASCII)
 _NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
 
@@ -82,6 +85,11 @@ class Identifier:
     def node_id(self) -> str:
         return f"{self.kind}:{self.key}"
 
+    def __reduce__(self) -> tuple[type[Identifier], tuple[str, str, str]]:
+        # Pickled by value (loader workers send millions): the dataclass default
+        # goes through Python-level __getstate__/__setstate__, several times slower.
+        return Identifier, (self.kind, self.key, self.display)
+
 
 @dataclass(slots=True)
 class NormalisedApplication:
@@ -106,6 +114,9 @@ class NormalisedApplication:
     paste_events: int | None = None
     session_seconds: float | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+    def __reduce__(self) -> tuple[type[NormalisedApplication], tuple[object, ...]]:
+        return NormalisedApplication, tuple(getattr(self, name) for name in _APPLICATION_FIELDS)
 
     @property
     def applicant_node(self) -> str:
@@ -136,7 +147,14 @@ def canonical_employer(name: str) -> str:
     """
     # Punctuation to spaces first ("Co.,Ltd." and "Co., Ltd." alike), then cleanco
     # strips one layer of legal suffix at a time ("Co Ltd" is two layers).
-    base = basename(basename(_SPACES.sub(" ", _NOT_WORD.sub(" ", name)).strip()))
+    return _employer_base(_SPACES.sub(" ", _NOT_WORD.sub(" ", name)).strip())
+
+
+@lru_cache(maxsize=65536)
+def _employer_base(spaced: str) -> str:
+    # cleanco is the costly part (~50 µs a name); spellings that differ only in
+    # punctuation and spacing share one entry.
+    base = basename(basename(spaced))
     return _SPACES.sub(" ", _NOT_WORD.sub(" ", base.casefold())).strip()
 
 
@@ -147,11 +165,14 @@ class Normaliser:
         if len(pii_key) < 16:
             raise ValueError("the PII hashing key must be at least 16 bytes")
         self._key = pii_key
+        # Keyed once: each hash copies the prepared HMAC state (same digest as hmac.new).
+        self._hmac = hmac.new(pii_key, digestmod=hashlib.sha256)
         self.default_region = default_region
         self._seen: dict[tuple[str, str], Identifier] = {}
 
     def hash(self, kind: str, canonical: str) -> str:
-        digest = hmac.new(self._key, f"{kind}\x1f{canonical}".encode(), hashlib.sha256)
+        digest = self._hmac.copy()
+        digest.update(f"{kind}\x1f{canonical}".encode())
         return digest.hexdigest()[:24]
 
     # -- one function per kind: (canonical value, masked display) -------------
@@ -185,6 +206,11 @@ class Normaliser:
 
     @staticmethod
     def _ip(raw: str) -> tuple[str, str]:
+        text = raw.strip()
+        if _PLAIN_IPV4.fullmatch(text):
+            # A dotted quad without leading zeros is already canonical (ipaddress agrees;
+            # see the property test); the parser costs more than the rest of the row.
+            return text, text.rsplit(".", 1)[0] + ".*"
         try:
             address = ipaddress.ip_address(raw.strip())
         except ValueError as exc:
@@ -288,6 +314,8 @@ class Normaliser:
             session_seconds=behaviour.session_seconds if behaviour else None,
         )
 
+
+_APPLICATION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(NormalisedApplication))
 
 SCALAR_PROPS: tuple[str, ...] = (
     "account_created_ts",

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from api.routes import EXAMPLE
 from graph.errors import InvalidInput
-from graph.model import from_flat
+from graph.model import from_flat, parse_record
 from graph.normalise import Normaliser, canonical_employer
 
 N = Normaliser(b"unit-test-key-0123456789", "CN")
@@ -103,3 +104,30 @@ def test_plain_email_fast_path_agrees_with_email_validator(address: str) -> None
     except EmailNotValidError:
         pytest.fail(f"fast path accepts {address!r}, which email-validator rejects")
     assert N.canonical("email", address)[0] == expected
+
+
+@given(st.one_of(
+    st.ip_addresses(v=4).map(str),
+    st.lists(st.integers(0, 999).map(str), min_size=4, max_size=4).map(".".join),
+    st.lists(st.sampled_from(["0", "00", "01", "255", "256", "7", "10"]), min_size=3, max_size=5).map(".".join),
+))
+def test_plain_ipv4_fast_path_agrees_with_ipaddress(text: str) -> None:
+    import ipaddress
+
+    from graph.normalise import _PLAIN_IPV4
+
+    try:
+        expected = ipaddress.ip_address(text).compressed
+    except ValueError:
+        assert not _PLAIN_IPV4.fullmatch(text), f"fast path accepts {text!r}, which ipaddress rejects"
+        return
+    assert _PLAIN_IPV4.fullmatch(text), f"{text!r} is canonical IPv4 but misses the fast path"
+    assert N.canonical("ip", text)[0] == expected
+
+
+def test_normalised_applications_pickle_by_value() -> None:
+    import pickle
+
+    app = N.application(parse_record(EXAMPLE))
+    copy = pickle.loads(pickle.dumps(app))
+    assert copy == app and copy.identifiers == app.identifiers and copy.extra == app.extra
