@@ -13,11 +13,14 @@ applicant refused): the same store contract, reached by another road.
 The import set is a folder::
 
     import.json            counts and the importer's arguments (paths relative to the folder)
-    applicants.csv         key:ID(Applicant), display
-    <kind>.csv             key:ID(<Label>), display           one per identifier kind
-    applications.csv       application_id:ID(Application), ts:double, ... submitted_at:datetime
+    applicants.csv         :ID(Applicant), key, display
+    <kind>.csv             :ID(<Label>), key, display           one per identifier kind
+    applications.csv       :ID(Application), application_id, ts:double, ... submitted_at:datetime
     submitted.csv          :START_ID(Applicant), :END_ID(Application), ts:double
     <RELATIONSHIP>.csv     :START_ID(Application), :END_ID(<Label>), ts:double, ord:long, applicant
+
+Node ids in the files are numbers private to the import (``--id-type=integer``,
+one ID space per label); they are not stored.
 
 Every string is written quoted, so an empty string stays an empty string and
 an unquoted empty field is "no property" (how the importer reads a missing
@@ -65,7 +68,7 @@ def _header(name: str, kind: str) -> str:
 
 
 _APPLICATION_HEADER = (
-    ["application_id:ID(Application)", "ts:double", "applicant_key", "applicant_display"]
+    [":ID(Application)", "application_id", "ts:double", "applicant_key", "applicant_display"]
     + [_header(name, kind) for name, kind in _SCALAR_TYPES.items()]
     + ["submitted_at:datetime"]
 )
@@ -110,9 +113,11 @@ class ImportSet:
                 raise InvalidInput("out", f"{folder} is not empty (pass --overwrite to replace it)")
             shutil.rmtree(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        self._owner: dict[str, str] = {}  # application id -> applicant key
-        self._applicants: dict[str, str] = {}  # key -> display (last seen, as MERGE ... SET)
-        self._identifiers: dict[str, dict[str, str]] = {k: {} for k in LABEL_OF_KIND}  # first seen
+        # Nodes are numbered in each label's ID space as first seen (--id-type=integer:
+        # the importer then skips mapping string ids, its slowest stage).
+        self._owner: dict[str, str] = {}  # application id -> applicant key (number: order seen)
+        self._applicants: dict[str, list[Any]] = {}  # key -> [number, display (last seen, as MERGE ... SET)]
+        self._identifiers: dict[str, dict[str, tuple[int, str]]] = {k: {} for k in LABEL_OF_KIND}  # first seen
         self._multiline = False  # a text with a line break needs the importer's slower reader
         self._links = {kind: 0 for kind in LABEL_OF_KIND}
         self._files: dict[str, IO[str]] = {}
@@ -154,21 +159,30 @@ class ImportSet:
         app_lines: list[str] = []
         sub_lines: list[str] = []
         link_lines: dict[str, list[str]] = {kind: [] for kind in LABEL_OF_KIND}
+        number = len(self._owner) - len(fresh)
         for app in fresh:
-            self._applicants[app.applicant_key] = app.applicant_display
+            person_node = self._applicants.get(app.applicant_key)
+            if person_node is None:
+                person_node = self._applicants[app.applicant_key] = [len(self._applicants), app.applicant_display]
+            else:
+                person_node[1] = app.applicant_display
             ts = repr(float(app.ts))
-            app_id, person = _quoted(app.application_id), _quoted(app.applicant_key)
-            cells = [app_id, ts, person, _quoted(app.applicant_display)]
+            person = _quoted(app.applicant_key)
+            cells = [str(number), _quoted(app.application_id), ts, person, _quoted(app.applicant_display)]
             cells += [cell(getattr(app, name)) for name, cell in _SCALAR_CELLS]
             cells.append(_iso(app.ts))
             app_lines.append(",".join(cells))
-            sub_lines.append(f"{person},{app_id},{ts}")
+            sub_lines.append(f"{person_node[0]},{number},{ts}")
             self._note_text(app.application_id, app.applicant_display, app.applicant_key)
             for position, ident in enumerate(app.identifiers):
-                if ident.kind not in link_lines:
+                known = self._identifiers.get(ident.kind)
+                if known is None:
                     raise InvalidInput("identifiers", f"unknown identifier kind {ident.kind!r}")
-                self._identifiers[ident.kind].setdefault(ident.key, ident.display)
-                link_lines[ident.kind].append(f"{app_id},{_quoted(ident.key)},{ts},{position},{person}")
+                node = known.get(ident.key)
+                if node is None:
+                    node = known[ident.key] = (len(known), ident.display)
+                link_lines[ident.kind].append(f"{number},{node[0]},{ts},{position},{person}")
+            number += 1
         for name, cell in _SCALAR_CELLS:
             if cell is _text:
                 self._note_text(*(v for a in fresh if isinstance(v := getattr(a, name), str)))
@@ -194,11 +208,11 @@ class ImportSet:
         (self.folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         return manifest
 
-    def _write_nodes(self, name: str, label: str, nodes: dict[str, str]) -> None:
-        self._note_text(*nodes.values())
+    def _write_nodes(self, name: str, label: str, nodes: dict[str, Any]) -> None:
+        self._note_text(*(display for _, display in nodes.values()))
         with (self.folder / name).open("w", encoding="utf-8", newline="") as fh:
-            fh.write(f"key:ID({label}),display\n")
-            fh.write("".join(f"{_quoted(k)},{_quoted(d)}\n" for k, d in nodes.items()))
+            fh.write(f":ID({label}),key,display\n")
+            fh.write("".join(f"{n},{_quoted(k)},{_quoted(d)}\n" for k, (n, d) in nodes.items()))
 
     def manifest(self) -> dict[str, Any]:
         nodes = {"Applicant": "applicants.csv", "Application": "applications.csv"}
@@ -209,7 +223,7 @@ class ImportSet:
         admin = ["database", "import", "full"]
         admin += [f"--nodes={label}={name}" for label, name in nodes.items()]
         admin += [f"--relationships={rel}={name}" for rel, name in relationships.items()]
-        admin += [f"--multiline-fields={'true' if self._multiline else 'false'}", "neo4j"]
+        admin += ["--id-type=integer", f"--multiline-fields={'true' if self._multiline else 'false'}", "neo4j"]
         return {
             "format": FORMAT_VERSION,
             "applications": len(self._owner),
