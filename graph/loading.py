@@ -8,11 +8,13 @@ half-written row by row. Every batch is one store transaction.
 from __future__ import annotations
 
 import csv
+import gc
 import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -122,6 +124,29 @@ _worker_normaliser: Normaliser | None = None
 def _start_worker(normaliser: Normaliser) -> None:
     global _worker_normaliser
     _worker_normaliser = normaliser
+    # Forked with the collector paused (see _collector_paused); batches make no
+    # reference cycles worth collecting often, so collect rarely rather than never.
+    gc.enable()
+    gc.set_threshold(100_000, 50, 50)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a bulk load.
+
+    The parent accumulates millions of long-lived objects (the embedded store's
+    index, an import set's node tables); every full collection walks all of them,
+    which made a 1M-row load a third slower. Loading creates no garbage cycles of
+    note; one collection runs at the end.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+        gc.collect()
 
 
 def _normalise_batch(rows: list[dict[str, Any]], first_line: int) -> tuple[list[NormalisedApplication], LoadReport]:
@@ -144,10 +169,22 @@ def load_applications(
     parsing, hashing) run in ``workers`` processes (default: one per core)
     while the parent writes batches in file order.
     """
+    source = applications_file(path)
+    with _collector_paused():
+        return _load(store, normaliser, source, batch_size, progress, workers)
+
+
+def _load(
+    store: ApplicationSink,
+    normaliser: Normaliser,
+    source: Path,
+    batch_size: int,
+    progress: Progress | None,
+    workers: int | None,
+) -> LoadReport:
     report = LoadReport()
     started = time.perf_counter()
     workers = workers if workers is not None else min(4, os.cpu_count() or 1)
-    source = applications_file(path)
 
     def store_batch(apps: list[NormalisedApplication], n_rows: int) -> None:
         stored = store.upsert(apps)

@@ -7,7 +7,7 @@ disabled. No Docker and no network access at start time: `build` fetches everyth
 into the Maven repository (~/.m2) once; later starts are offline.
 
     python3 tools/neo4j_local.py build
-    python3 tools/neo4j_local.py start [--port P] [--data DIR] [--timeout S] [--keep]
+    python3 tools/neo4j_local.py start [--port P] [--data DIR] [--timeout S] [--keep] [--import SET]
     python3 tools/neo4j_local.py status
     python3 tools/neo4j_local.py stop
 
@@ -17,6 +17,11 @@ The harness creates a fresh, randomly named database folder under the data direc
 on every start and deletes it on a clean stop (Neo4j's own debug.log is in
 <data>/<random>/logs/ while it runs), so every start is an empty database; --keep
 only skips wiping the data directory (e.g. to inspect what a killed run left).
+
+`start --import SET` first runs `neo4j-admin database import full` (the class is on
+the launcher's class path; log in .neo4j/import.log) over an import set written by
+`ringsight load ... --neo4j-import SET`, into a scratch home the server then starts
+from (a copy), so the database starts with the whole history in it.
 
 Environment:
     RINGSIGHT_NEO4J_PORT       default Bolt port (7687)
