@@ -85,7 +85,7 @@ def load(
         typer.Option(help="Write an import set for `neo4j-admin database import full` here instead of "
                           "loading into the store (initial loads of a new Neo4j database)"),
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace a non-empty --neo4j-import folder")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace the import set in the --neo4j-import folder")] = False,
     bad_actors_only: Annotated[bool, typer.Option(help="Load only the folder's bad_actors.csv")] = False,
 ) -> None:
     """Load applications (and bad_actors.csv of a folder) into the configured store."""

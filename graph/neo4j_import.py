@@ -109,10 +109,14 @@ class ImportSet:
     def __init__(self, folder: Path, overwrite: bool = False) -> None:
         self.folder = folder
         if folder.exists() and any(folder.iterdir()):
+            if not (folder / MANIFEST).is_file():
+                raise InvalidInput("out", f"{folder} is not empty and holds no import set; pick an empty folder")
             if not overwrite:
-                raise InvalidInput("out", f"{folder} is not empty (pass --overwrite to replace it)")
+                raise InvalidInput("out", f"{folder} holds an import set (pass --overwrite to replace it)")
             shutil.rmtree(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        # Marked incomplete until close(): an interrupted or refused run is never imported.
+        (folder / MANIFEST).write_text(json.dumps({"format": FORMAT_VERSION, "complete": False}) + "\n")
         # Nodes are numbered in each label's ID space as first seen (--id-type=integer:
         # the importer then skips mapping string ids, its slowest stage).
         self._owner: dict[str, str] = {}  # application id -> applicant key (number: order seen)
@@ -226,6 +230,7 @@ class ImportSet:
         admin += ["--id-type=integer", f"--multiline-fields={'true' if self._multiline else 'false'}", "neo4j"]
         return {
             "format": FORMAT_VERSION,
+            "complete": self._closed,
             "applications": len(self._owner),
             "applicants": len(self._applicants),
             "identifiers": {kind: len(keys) for kind, keys in self._identifiers.items()},
@@ -242,6 +247,8 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     manifest: dict[str, Any] = json.loads(path.read_text())
     if manifest.get("format") != FORMAT_VERSION:
         raise InvalidInput("import", f"{path} has format {manifest.get('format')!r}, expected {FORMAT_VERSION}")
+    if not manifest.get("complete"):
+        raise InvalidInput("import", f"{folder} is an unfinished import set (its load stopped); write it again")
     return manifest
 
 

@@ -133,6 +133,8 @@ def test_import_set_refuses_what_a_store_refuses(tmp_path: Path, settings_env: N
         writer.writerow(other)
     with pytest.raises(Conflict):
         load_applications(sink, normaliser, clash, workers=1)
+    with pytest.raises(InvalidInput, match="unfinished"):
+        admin_command(tmp_path / "set")  # not closed yet: never imported half-written
     manifest = sink.close()
     assert manifest["applications"] == 200
     assert json.loads((tmp_path / "set" / "import.json").read_text())["applications"] == 200
@@ -142,3 +144,9 @@ def test_import_set_refuses_what_a_store_refuses(tmp_path: Path, settings_env: N
     with pytest.raises(InvalidInput) as refused:
         ImportSet(tmp_path / "set")
     assert refused.value.field == "out"
+    ImportSet(tmp_path / "set", overwrite=True).close()  # an import set may be replaced...
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(InvalidInput):
+        ImportSet(tmp_path / "other", overwrite=True)  # ...any other folder is left alone
+    assert (tmp_path / "other" / "notes.txt").read_text() == "mine"

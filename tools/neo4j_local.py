@@ -293,7 +293,10 @@ def admin_import(import_dir: Path, home: Path, log_file: Path = IMPORT_LOG) -> f
     manifest_path = import_dir / IMPORT_MANIFEST
     if not manifest_path.is_file():
         raise Neo4jLocalError(f"{import_dir} is not an import set: no {IMPORT_MANIFEST}")
-    arguments = json.loads(manifest_path.read_text())["neo4j_admin"]
+    manifest = json.loads(manifest_path.read_text())
+    if not manifest.get("complete"):
+        raise Neo4jLocalError(f"{import_dir} is an unfinished import set (its load stopped); write it again")
+    arguments = manifest["neo4j_admin"]
     build()
     java = _require_tool("java", "run neo4j-admin")
     if home.exists():
