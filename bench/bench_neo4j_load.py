@@ -24,7 +24,6 @@ The target (issue 3) is at least 10k applications/s loaded into Neo4j.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import shutil
 import signal
@@ -34,7 +33,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -48,15 +46,8 @@ from graph.normalise import Normaliser  # noqa: E402
 NORMALISER = Normaliser(b"bench-key-0123456789abcdef", "CN")
 
 
-def launcher() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("neo4j_local", ROOT / "tools" / "neo4j_local.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-LOCAL = launcher()
+sys.path.insert(0, str(ROOT / "tools"))
+import neo4j_local as LOCAL  # noqa: E402
 
 
 def free_port() -> int:
@@ -68,13 +59,7 @@ def free_port() -> int:
 def start_server(work: Path, copy_from: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     log = work / f"neo4j-{port}.log"
-    heap = os.environ.get("RINGSIGHT_NEO4J_HEAP", "2g")
-    cmd = ["java", "-Xms256m", f"-Xmx{heap}", *LOCAL.JVM_FLAGS, "-cp",
-           f"{LOCAL.CLASSES_DIR}{os.pathsep}{LOCAL.LIB_DIR / '*'}", LOCAL.MAIN_CLASS,
-           "--port", str(port), "--data", str(work / f"data-{port}"),
-           "--pagecache-mb", os.environ.get("RINGSIGHT_NEO4J_PAGECACHE_MB", "512")]
-    if copy_from is not None:
-        cmd += ["--copy-from", str(copy_from)]
+    cmd = LOCAL.launcher_command("java", port, work / f"data-{port}", copy_from)
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 300

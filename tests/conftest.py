@@ -8,12 +8,12 @@ silently.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -129,12 +129,13 @@ def embedded_store() -> Iterator[EmbeddedStore]:
 
 
 def neo4j_launcher() -> ModuleType:
-    """``tools/neo4j_local.py`` as a module (it is a script, not a package)."""
-    spec = importlib.util.spec_from_file_location("neo4j_local", ROOT / "tools" / "neo4j_local.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """``tools/neo4j_local.py`` (a script, not a package)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import neo4j_local
+    finally:
+        sys.path.pop(0)
+    return neo4j_local
 
 
 class PrivateNeo4j:
@@ -152,12 +153,8 @@ class PrivateNeo4j:
 
     def start(self, copy_from: Path | None = None) -> subprocess.Popen[bytes]:
         n = len(self._servers)
-        local, log = self.launcher, self.tmp / f"neo4j{n}.log"
-        cmd = ["java", "-Xms128m", "-Xmx1g", *local.JVM_FLAGS, "-cp",
-               f"{local.CLASSES_DIR}{os.pathsep}{local.LIB_DIR / '*'}", local.MAIN_CLASS,
-               "--port", str(self.port), "--data", str(self.tmp / f"data{n}")]
-        if copy_from is not None:
-            cmd += ["--copy-from", str(copy_from)]
+        log = self.tmp / f"neo4j{n}.log"
+        cmd = self.launcher.launcher_command("java", self.port, self.tmp / f"data{n}", copy_from, heap="1g")
         with log.open("wb") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self._servers.append(proc)

@@ -320,6 +320,31 @@ def admin_import(import_dir: Path, home: Path, log_file: Path = IMPORT_LOG) -> f
     return seconds
 
 
+def launcher_command(
+    java: str, port: int, data_dir: Path, copy_from: Path | None = None, heap: str | None = None
+) -> list[str]:
+    """The JVM command line of a server on ``port`` with its data under ``data_dir``
+    (also used by the tests and benchmarks that start private servers)."""
+    heap = heap or os.environ.get("RINGSIGHT_NEO4J_HEAP", "2g")
+    return [
+        java,
+        "-Xms256m",
+        f"-Xmx{heap}",
+        *JVM_FLAGS,
+        *shlex.split(os.environ.get("RINGSIGHT_NEO4J_JAVA_OPTS", "")),
+        "-cp",
+        f"{CLASSES_DIR}{os.pathsep}{LIB_DIR / '*'}",
+        MAIN_CLASS,
+        "--port",
+        str(port),
+        "--data",
+        str(data_dir),
+        "--pagecache-mb",
+        os.environ.get("RINGSIGHT_NEO4J_PAGECACHE_MB", "512"),
+        *(["--copy-from", str(copy_from)] if copy_from is not None else []),
+    ]
+
+
 def _start_locked(
     port: int, data_dir: Path | None, timeout: float, keep: bool, copy_from: Path | None = None
 ) -> str:
@@ -354,24 +379,7 @@ def _start_locked(
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
 
-    heap = os.environ.get("RINGSIGHT_NEO4J_HEAP", "2g")
-    cmd = [
-        java,
-        "-Xms256m",
-        f"-Xmx{heap}",
-        *JVM_FLAGS,
-        *shlex.split(os.environ.get("RINGSIGHT_NEO4J_JAVA_OPTS", "")),
-        "-cp",
-        f"{CLASSES_DIR}{os.pathsep}{LIB_DIR / '*'}",
-        MAIN_CLASS,
-        "--port",
-        str(port),
-        "--data",
-        str(data_dir),
-        "--pagecache-mb",
-        os.environ.get("RINGSIGHT_NEO4J_PAGECACHE_MB", "512"),
-        *(["--copy-from", str(copy_from)] if copy_from is not None else []),
-    ]
+    cmd = launcher_command(java, port, data_dir, copy_from)
     t0 = time.monotonic()
     with open(LOG_FILE, "wb") as log:
         proc = subprocess.Popen(
