@@ -63,6 +63,8 @@ test: install-dev browser neo4j-build
 
 bench: install-dev
 	$(BIN)/python bench/bench_scoring.py
+	$(BIN)/python bench/bench_rings.py --sizes 100000
+	$(BIN)/python bench/bench_neo4j_load.py --sizes 100000 --baseline-rows 10000
 
 # Retrain the shipped model on a seed the tests never evaluate on.
 model: install
