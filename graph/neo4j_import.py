@@ -157,6 +157,9 @@ class ImportSet:
                 fresh.append(app)
             elif owner != app.applicant_key:
                 raise Conflict(f"application {app.application_id!r} is already stored for another applicant")
+            for ident in app.identifiers:
+                if ident.kind not in self._identifiers:
+                    raise InvalidInput("identifiers", f"unknown identifier kind {ident.kind!r}")
         # Checked as a whole first: a refused batch writes nothing, as in the stores.
         self._owner.update(batch)
         apps_out, submitted = self._files["applications.csv"], self._files["submitted.csv"]
@@ -179,9 +182,7 @@ class ImportSet:
             sub_lines.append(f"{person_node[0]},{number},{ts}")
             self._note_text(app.application_id, app.applicant_display, app.applicant_key)
             for position, ident in enumerate(app.identifiers):
-                known = self._identifiers.get(ident.kind)
-                if known is None:
-                    raise InvalidInput("identifiers", f"unknown identifier kind {ident.kind!r}")
+                known = self._identifiers[ident.kind]
                 node = known.get(ident.key)
                 if node is None:
                     node = known[ident.key] = (len(known), ident.display)
