@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from api.settings import get_settings
-from graph.errors import RingsightError
+from graph.errors import InvalidInput, RingsightError
 
 app = typer.Typer(help="ringsight: graph fraud scoring for lenders.", no_args_is_help=True)
 rings_app = typer.Typer(help="Batch ring detection.", no_args_is_help=True)
@@ -39,20 +40,35 @@ def _progress(total: int, what: str) -> Iterator[Any]:
         yield advance
 
 
+def _settings() -> Any:
+    """The settings, or a one-line error naming the variable (exit 2), not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = f"RINGSIGHT_{str(first['loc'][0]).upper()}" if first["loc"] else "settings"
+        _fail(InvalidInput(name, str(first["msg"])))
+
+
 def _desk() -> Any:
     from api.app import build_desk
 
-    return build_desk(get_settings())
+    try:
+        return build_desk(_settings())
+    except RingsightError as exc:
+        _fail(exc)
 
 
 def _desk_normaliser() -> Any:
     from api.app import build_normaliser
 
-    return build_normaliser(get_settings())
+    return build_normaliser(_settings())
 
 
-def _fail(exc: RingsightError) -> None:
-    console.print(f"[red]error:[/red] {exc}")
+def _fail(exc: RingsightError) -> NoReturn:
+    console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -89,6 +105,18 @@ def load(
     bad_actors_only: Annotated[bool, typer.Option(help="Load only the folder's bad_actors.csv")] = False,
 ) -> None:
     """Load applications (and bad_actors.csv of a folder) into the configured store."""
+    # A plain `kill` stops the load like Ctrl-C: the worker processes are shut down too.
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        _load(path, batch_size, rejects, neo4j_import, overwrite, bad_actors_only)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _load(
+    path: Path, batch_size: int, rejects: Path | None, neo4j_import: Path | None, overwrite: bool,
+    bad_actors_only: bool,
+) -> None:
     from graph.loading import applications_file, count_rows, load_applications, load_bad_actors
 
     if neo4j_import is not None and bad_actors_only:
@@ -98,10 +126,18 @@ def load(
             _write_import_set(path, neo4j_import, overwrite, batch_size, rejects)
             return
         desk = _desk()
+        where = _store_name()
         if bad_actors_only:
+            if desk.store.stats()["applications"] == 0:
+                desk.store.close()
+                raise InvalidInput(
+                    "RINGSIGHT_GRAPH_URL",
+                    f"the store {where} holds no applications; bad actors are labelled after the "
+                    "applications are in (is RINGSIGHT_GRAPH_URL set to the imported database?)",
+                )
             labels = load_bad_actors(desk.store, desk.normaliser, path)
             desk.store.close()
-            console.print(f"{labels:,} bad-actor labels")
+            console.print(f"{labels:,} bad-actor labels into {where}", soft_wrap=True)
             return
         source = applications_file(path)
         with _progress(count_rows(source), "loading") as advance:
@@ -112,19 +148,36 @@ def load(
         _fail(exc)
         return
     console.print(
-        f"{report.rows:,} rows in {report.seconds:.1f} s ({report.rate:,.0f} rows/s): "
+        f"{report.rows:,} rows in {report.seconds:.1f} s ({report.rate:,.0f} rows/s) into {where}: "
         f"{report.stored:,} stored, {report.duplicates:,} already present, "
-        f"{len(report.rejected):,} rejected, {labels:,} bad-actor labels"
+        f"{len(report.rejected):,} rejected, {labels:,} bad-actor labels",
+        soft_wrap=True,
     )
     _report_rejects(report.rejected, rejects)
 
 
-def _report_rejects(rejected: list[dict[str, Any]], rejects: Path | None) -> None:
+def _store_name() -> str:
+    """The configured store's URL without any credentials in it."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(_settings().graph_url)
+    return url._replace(netloc=url.hostname + (f":{url.port}" if url.port else "")).geturl() if url.hostname \
+        else url.geturl()
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _report_rejects(rejected: list[dict[str, Any]], rejects: Path | None, exit_on_rejects: bool = True) -> None:
     for bad in rejected[:5]:
         console.print(f"  line {bad['line']}: {bad['field']}: {bad['error']}")
+    if len(rejected) > 5:
+        more = f"written to {rejects}" if rejects is not None else "use --rejects FILE to see them all"
+        console.print(f"  ... and {len(rejected) - 5:,} more ({more})")
     if rejects is not None and rejected:
         rejects.write_text("".join(json.dumps(r) + "\n" for r in rejected))
-    if rejected:
+    if rejected and exit_on_rejects:
         raise typer.Exit(1)
 
 
@@ -135,21 +188,37 @@ def _write_import_set(path: Path, out: Path, overwrite: bool, batch_size: int, r
 
     normaliser = _desk_normaliser()
     source = applications_file(path)
-    sink = ImportSet(out, overwrite=overwrite)
+    try:
+        sink = ImportSet(out, normaliser.key_fingerprint, overwrite=overwrite)
+    except InvalidInput as exc:
+        raise InvalidInput("--neo4j-import", exc.message) from exc
     with _progress(count_rows(source), "preparing import") as advance:
         report = load_applications(sink, normaliser, source, batch_size, advance)
     manifest = sink.close()
     console.print(
         f"{report.rows:,} rows in {report.seconds:.1f} s ({report.rate:,.0f} rows/s): "
         f"{manifest['applications']:,} applications, {manifest['applicants']:,} applicants, "
-        f"{sum(manifest['identifiers'].values()):,} identifiers, {len(report.rejected):,} rejected -> {out}"
+        f"{sum(manifest['identifiers'].values()):,} identifiers, {report.duplicates:,} re-sent (kept once), "
+        f"{len(report.rejected):,} rejected -> {out}"
     )
-    console.print("Next, with Neo4j stopped and the database absent or empty:")
+    if report.rejected:
+        console.print(f"[yellow]{len(report.rejected):,} rows were rejected and are not in the import set:[/yellow]")
+        _report_rejects(report.rejected, rejects, exit_on_rejects=False)
+    console.print(
+        f"Next, with Neo4j stopped and the database absent (or add --overwrite-destination=true to replace it); "
+        f"identifiers are keyed with this RINGSIGHT_PII_KEY (fingerprint {normaliser.key_fingerprint}), "
+        "so the service must use the same key:",
+        soft_wrap=True,
+    )
     console.print(f"  {admin_command(out)}", soft_wrap=True)
     console.print("  (locally: python tools/neo4j_local.py start --import " + str(out) + ")", soft_wrap=True)
     if path.is_dir() and (path / "bad_actors.csv").exists():
-        console.print(f"then start Neo4j and run: ringsight load {path} --bad-actors-only", soft_wrap=True)
-    _report_rejects(report.rejected, rejects)
+        console.print(
+            f"then start Neo4j, set RINGSIGHT_GRAPH_URL to it and run: ringsight load {path} --bad-actors-only",
+            soft_wrap=True,
+        )
+    if report.rejected:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -194,7 +263,7 @@ def _replayed(data: Path) -> tuple[Any, Any]:
     from detectors.score import Scorer
     from graph.normalise import Normaliser
 
-    settings = get_settings()
+    settings = _settings()
     normaliser = Normaliser(settings.pii_key.get_secret_value().encode(), settings.phone_region)
     scorer = Scorer.default(settings.config_path, settings.model_path)
     total = len(read_sorted(data, normaliser)[0])

@@ -109,7 +109,7 @@ def run(size: int, baseline_rows: int) -> None:
         print(f"[{size:,} apps]", flush=True)
 
         t0 = time.perf_counter()
-        sink = ImportSet(work / "import")
+        sink = ImportSet(work / "import", NORMALISER.key_fingerprint)
         report = load_applications(sink, NORMALISER, source, batch_size=5000)
         manifest = sink.close()
         t_prepare = time.perf_counter() - t0

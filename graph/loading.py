@@ -11,6 +11,7 @@ import csv
 import gc
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -128,6 +129,8 @@ def _start_worker(normaliser: Normaliser) -> None:
     # reference cycles worth collecting often, so collect rarely rather than never.
     gc.enable()
     gc.set_threshold(100_000, 50, 50)
+    # Ctrl-C reaches the whole process group: the parent stops the load and the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextmanager
@@ -204,7 +207,7 @@ def _load(
     else:
         context = multiprocessing.get_context("fork")
         pool: Executor = ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(normaliser,))
-        with pool:
+        try:
             pending = []
             line = 2
             for rows in iter_rows(source, batch_size):
@@ -219,6 +222,11 @@ def _load(
                 apps, part = future.result()
                 report.rejected.extend(part.rejected)
                 store_batch(apps, n_rows)
+        except BaseException:
+            # Interrupted or refused: drop the queued batches, let the workers exit.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -16,6 +16,7 @@ The import set is a folder::
     applicants.csv         :ID(Applicant), key, display
     <kind>.csv             :ID(<Label>), key, display           one per identifier kind
     applications.csv       :ID(Application), application_id, ts:double, ... submitted_at:datetime
+    settings.csv           :ID(Setting), name, value             the PII key's fingerprint
     submitted.csv          :START_ID(Applicant), :END_ID(Application), ts:double
     <RELATIONSHIP>.csv     :START_ID(Application), :END_ID(<Label>), ts:double, ord:long, applicant
 
@@ -42,6 +43,7 @@ from typing import IO, Any
 from graph.errors import Conflict, InvalidInput
 from graph.neo4j_store import LABEL_OF_KIND, RELATIONSHIP_OF_KIND, epoch_parts
 from graph.normalise import SCALAR_PROPS, NormalisedApplication
+from graph.store import PII_KEY_SETTING
 
 MANIFEST = "import.json"
 FORMAT_VERSION = 1
@@ -106,8 +108,9 @@ class ImportSet:
     """Writes an import set for an empty database; used like a store by the loader
     (``upsert``), so validation, normalisation, rejects and progress are shared."""
 
-    def __init__(self, folder: Path, overwrite: bool = False) -> None:
+    def __init__(self, folder: Path, key_fingerprint: str, overwrite: bool = False) -> None:
         self.folder = folder
+        self.key_fingerprint = key_fingerprint
         if folder.exists() and any(folder.iterdir()):
             if not (folder / MANIFEST).is_file():
                 raise InvalidInput("out", f"{folder} is not empty and holds no import set; pick an empty folder")
@@ -208,6 +211,9 @@ class ImportSet:
         self._write_nodes("applicants.csv", "Applicant", self._applicants)
         for kind, label in LABEL_OF_KIND.items():
             self._write_nodes(f"{kind}.csv", label, self._identifiers[kind])
+        with (self.folder / "settings.csv").open("w", encoding="utf-8", newline="") as fh:
+            # The store remembers which PII key hashed its identifiers (graph.store.bind_pii_key).
+            fh.write(f":ID(Setting),name,value\n0,{_quoted(PII_KEY_SETTING)},{_quoted(self.key_fingerprint)}\n")
         self._closed = True
         manifest = self.manifest()
         (self.folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -222,6 +228,7 @@ class ImportSet:
     def manifest(self) -> dict[str, Any]:
         nodes = {"Applicant": "applicants.csv", "Application": "applications.csv"}
         nodes.update({label: f"{kind}.csv" for kind, label in LABEL_OF_KIND.items()})
+        nodes["Setting"] = "settings.csv"
         relationships = {"SUBMITTED": "submitted.csv"}
         relationships.update({rel: f"{rel}.csv" for rel in RELATIONSHIP_OF_KIND.values()})
         # Paths relative to the folder: run the importer from inside it.
@@ -232,6 +239,7 @@ class ImportSet:
         return {
             "format": FORMAT_VERSION,
             "complete": self._closed,
+            "pii_key_fingerprint": self.key_fingerprint,
             "applications": len(self._owner),
             "applicants": len(self._applicants),
             "identifiers": {kind: len(keys) for kind, keys in self._identifiers.items()},

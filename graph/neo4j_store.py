@@ -8,6 +8,7 @@ The graph (DESIGN §3)::
     (:Applicant)-[:MEMBER_OF {run_id}]->(:Ring {ring_id, run_id, active, ...})
     (:Label {node_id, status, by, at, reason})   one per labelled node, seen in the graph or not
     (:Decision {seq, ...}) (:Alert {alert_id, ...}) (:AuditEvent {seq, ...}) (:Counter {name, value})
+    (:Setting {name, value})   store-wide settings (the PII key fingerprint)
 
 An identifier link carries the application's time (``ts``), its position in the
 application (``ord``, so an application reads back with its identifiers in the
@@ -93,6 +94,7 @@ _UNIQUE: tuple[tuple[str, str], ...] = (
     ("Decision", "seq"),
     ("AuditEvent", "seq"),
     ("Counter", "name"),
+    ("Setting", "name"),
 )
 _INDEXED: tuple[tuple[str, str], ...] = (
     ("Decision", "application_id"),
@@ -1230,6 +1232,13 @@ class Neo4jStore(GraphStore):
         ]
 
     # -- lifecycle --------------------------------------------------------------------------------
+    def setting(self, name: str) -> str | None:
+        records = self._fetch("setting", "MATCH (s:Setting {name: $name}) RETURN s.value AS value", name=name)
+        return None if not records else str(records[0]["value"])
+
+    def put_setting(self, name: str, value: str) -> None:
+        self._change("put_setting", "MERGE (s:Setting {name: $name}) SET s.value = $value", name=name, value=value)
+
     def ping(self) -> None:
         # Auto-commit and no retries: readiness must answer within the timeout. One second
         # try covers a pooled connection that died with a restarted server.

@@ -170,6 +170,14 @@ class Normaliser:
         self.default_region = default_region
         self._seen: dict[tuple[str, str], Identifier] = {}
 
+    @property
+    def key_fingerprint(self) -> str:
+        """Names the PII key without revealing it: stores record it, so a process
+        with another key (whose lookups would miss every stored identifier) is refused."""
+        digest = self._hmac.copy()
+        digest.update(b"ringsight pii key fingerprint")
+        return digest.hexdigest()[:16]
+
     def hash(self, kind: str, canonical: str) -> str:
         digest = self._hmac.copy()
         digest.update(f"{kind}\x1f{canonical}".encode())

@@ -22,7 +22,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from graph.normalise import NormalisedApplication
+from graph.errors import InvalidInput
+from graph.normalise import NormalisedApplication, Normaliser
 
 LabelStatus = Literal["confirmed_fraud", "cleared", "allow_listed"]
 LABEL_STATUSES: tuple[str, ...] = ("confirmed_fraud", "cleared", "allow_listed")
@@ -336,6 +337,15 @@ class GraphStore(ABC):
     @abstractmethod
     def audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]: ...
 
+    # -- store-wide settings --------------------------------------------------------------
+    @abstractmethod
+    def setting(self, name: str) -> str | None:
+        """A store-wide setting, e.g. the fingerprint of the PII key its identifiers
+        were hashed with (see :func:`graph.normalise.bind_pii_key`)."""
+
+    @abstractmethod
+    def put_setting(self, name: str, value: str) -> None: ...
+
     # -- lifecycle ----------------------------------------------------------------------
     @abstractmethod
     def ping(self) -> None:
@@ -349,6 +359,25 @@ class GraphStore(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+PII_KEY_SETTING = "pii_key_fingerprint"
+
+
+def bind_pii_key(store: GraphStore, normaliser: Normaliser) -> None:
+    """Record the PII key's fingerprint in a store that has none; refuse a store whose
+    identifiers were hashed with another key (every lookup would miss them, and links
+    to confirmed fraud would silently score as clean)."""
+    stored = store.setting(PII_KEY_SETTING)
+    mine = normaliser.key_fingerprint
+    if stored is None:
+        store.put_setting(PII_KEY_SETTING, mine)
+    elif stored != mine:
+        raise InvalidInput(
+            "RINGSIGHT_PII_KEY",
+            f"this store's identifiers were hashed with another PII key (fingerprint {stored}; this "
+            f"process has {mine}): every identifier lookup would miss; use the key the store was built with",
+        )
 
 
 def open_store(url: str, **options: Any) -> GraphStore:

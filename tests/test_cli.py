@@ -97,3 +97,32 @@ def test_train_then_evaluate_with_the_trained_model(tmp_path: Path, db: str, mon
                 "benign_lookalike_flag_rate", "ablation"):
         assert key in metrics
     assert {p.name for p in out.iterdir()} >= {"roc.png", "pr.png", "scores.png"}
+
+
+def test_a_store_refuses_another_pii_key(tmp_path: Path, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "gen"
+    assert runner.invoke(app, ["generate", "--applications", "300", "--out", str(out)]).exit_code == 0
+    monkeypatch.setenv("RINGSIGHT_PII_KEY", "first-key-0123456789abcdef")
+    get_settings.cache_clear()
+    assert runner.invoke(app, ["load", str(out)]).exit_code == 0
+    monkeypatch.setenv("RINGSIGHT_PII_KEY", "second-key-0123456789abcdef")
+    get_settings.cache_clear()
+    r = runner.invoke(app, ["stats"])
+    assert r.exit_code == 2 and "RINGSIGHT_PII_KEY" in r.output and "another PII key" in r.output, r.output
+
+
+def test_setting_errors_are_one_line(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RINGSIGHT_PII_KEY", "short")
+    get_settings.cache_clear()
+    r = runner.invoke(app, ["stats"])
+    assert r.exit_code == 2 and "RINGSIGHT_PII_KEY" in r.output and "Traceback" not in r.output, r.output
+
+
+def test_bad_actors_only_refuses_an_empty_store(tmp_path: Path, db: str) -> None:
+    out = tmp_path / "gen"
+    assert runner.invoke(app, ["generate", "--applications", "300", "--out", str(out)]).exit_code == 0
+    r = runner.invoke(app, ["load", str(out), "--bad-actors-only"])
+    assert r.exit_code == 2 and "holds no applications" in r.output, r.output
+    assert runner.invoke(app, ["load", str(out)]).exit_code == 0
+    r = runner.invoke(app, ["load", str(out), "--bad-actors-only"])
+    assert r.exit_code == 0 and "bad-actor labels into sqlite" in r.output, r.output

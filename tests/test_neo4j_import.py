@@ -29,7 +29,7 @@ from graph.errors import Conflict, InvalidInput
 from graph.loading import load_applications
 from graph.neo4j_import import ImportSet, admin_command, read_manifest
 from graph.neo4j_store import Neo4jStore
-from graph.store import open_store
+from graph.store import bind_pii_key, open_store
 
 pytestmark = pytest.mark.neo4j
 runner = CliRunner()
@@ -61,7 +61,8 @@ def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_imported_graph_is_the_loaded_graph(
-    tmp_path: Path, neo4j_store: Neo4jStore, neo4j_url: str, private_neo4j: Any, settings_env: None
+    tmp_path: Path, neo4j_store: Neo4jStore, neo4j_url: str, private_neo4j: Any, settings_env: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data_dir = tmp_path / "data"
     write_dataset(generate(3000, seed=23), data_dir, "csv")
@@ -71,8 +72,10 @@ def test_imported_graph_is_the_loaded_graph(
     with source.open("a", newline="") as fh:  # re-sent applications: stored once by both roads
         csv.writer(fh).writerows(rows[1:40])
 
-    # Road 1: transactional load into the running shared server.
-    report = load_applications(neo4j_store, build_normaliser(get_settings()), source)
+    # Road 1: transactional load into the running shared server (as `ringsight load` does).
+    normaliser = build_normaliser(get_settings())
+    bind_pii_key(neo4j_store, normaliser)
+    report = load_applications(neo4j_store, normaliser, source)
     assert (report.stored, report.duplicates, report.rejected) == (3000, 39, [])
 
     # Road 2: an import set, the real importer, a server started on its database.
@@ -100,16 +103,16 @@ def test_imported_graph_is_the_loaded_graph(
     finally:
         imported_store.close()
 
-    # Bad actors are labelled online afterwards, through the normal command.
-    import os
-
-    os.environ["RINGSIGHT_GRAPH_URL"] = private_neo4j.url
+    # Bad actors are labelled online afterwards, through the normal command, with the same key:
+    # the imported database carries the key's fingerprint and refuses any other.
+    monkeypatch.setenv("RINGSIGHT_GRAPH_URL", private_neo4j.url)
+    monkeypatch.setenv("RINGSIGHT_PII_KEY", "another-key-0123456789abcdef")
     get_settings.cache_clear()
-    try:
-        r = runner.invoke(app, ["load", str(data_dir), "--bad-actors-only"])
-    finally:
-        del os.environ["RINGSIGHT_GRAPH_URL"]
-        get_settings.cache_clear()
+    r = runner.invoke(app, ["load", str(data_dir), "--bad-actors-only"])
+    assert r.exit_code == 2 and "another PII key" in r.output, r.output
+    monkeypatch.setenv("RINGSIGHT_PII_KEY", "import-test-key-0123456789")
+    get_settings.cache_clear()
+    r = runner.invoke(app, ["load", str(data_dir), "--bad-actors-only"])
     assert r.exit_code == 0, r.output
     with neo4j.GraphDatabase.driver(private_neo4j.url, auth=None) as driver:
         labels = driver.execute_query("MATCH (l:Label) RETURN count(l) AS n").records[0]["n"]
@@ -121,7 +124,7 @@ def test_import_set_refuses_what_a_store_refuses(tmp_path: Path, settings_env: N
     normaliser = build_normaliser(get_settings())
     data = generate(200, seed=5)
     write_dataset(data, tmp_path / "d", "csv")
-    sink = ImportSet(tmp_path / "set")
+    sink = ImportSet(tmp_path / "set", normaliser.key_fingerprint)
     report = load_applications(sink, normaliser, tmp_path / "d" / "applications.csv", workers=1)
     assert report.stored == 200
     first = data.applications[0]
@@ -142,11 +145,11 @@ def test_import_set_refuses_what_a_store_refuses(tmp_path: Path, settings_env: N
         tmp_path / "set"
     )
     with pytest.raises(InvalidInput) as refused:
-        ImportSet(tmp_path / "set")
+        ImportSet(tmp_path / "set", normaliser.key_fingerprint)
     assert refused.value.field == "out"
-    ImportSet(tmp_path / "set", overwrite=True).close()  # an import set may be replaced...
+    ImportSet(tmp_path / "set", normaliser.key_fingerprint, overwrite=True).close()  # an import set may be replaced...
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")
     with pytest.raises(InvalidInput):
-        ImportSet(tmp_path / "other", overwrite=True)  # ...any other folder is left alone
+        ImportSet(tmp_path / "other", normaliser.key_fingerprint, overwrite=True)  # ...any other folder is left alone
     assert (tmp_path / "other" / "notes.txt").read_text() == "mine"

@@ -177,7 +177,8 @@ def build(force: bool = False) -> None:
     cmd = ["mvn", "-q", "-B", "-Dstyle.color=never", *shlex.split(os.environ.get("RINGSIGHT_MVN_ARGS", "")), "package"]
     _info(f"building launcher: (cd {LAUNCHER_DIR} && {' '.join(cmd)})")
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, cwd=LAUNCHER_DIR)
+    # Maven's output goes to stderr: stdout carries only the Bolt URL (`$(... start)`).
+    proc = subprocess.run(cmd, cwd=LAUNCHER_DIR, stdout=sys.stderr)
     if proc.returncode != 0:
         raise Neo4jLocalError(f"Maven build failed (exit {proc.returncode}); see the output above")
     if not any(LIB_DIR.glob("*.jar")):
@@ -291,8 +292,13 @@ def admin_import(import_dir: Path, home: Path, log_file: Path = IMPORT_LOG) -> f
     """Run ``neo4j-admin database import full`` (from the launcher's class path) over an
     import set into a fresh Neo4j home; return the seconds it took."""
     manifest_path = import_dir / IMPORT_MANIFEST
+    if not import_dir.is_dir():
+        raise Neo4jLocalError(f"{import_dir} does not exist")
     if not manifest_path.is_file():
-        raise Neo4jLocalError(f"{import_dir} is not an import set: no {IMPORT_MANIFEST}")
+        raise Neo4jLocalError(
+            f"{import_dir} is not an import set (no {IMPORT_MANIFEST}); write one with "
+            f"`ringsight load <data> --neo4j-import {import_dir}`"
+        )
     manifest = json.loads(manifest_path.read_text())
     if not manifest.get("complete"):
         raise Neo4jLocalError(f"{import_dir} is an unfinished import set (its load stopped); write it again")
