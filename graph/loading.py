@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import pyarrow.parquet as pq
 
-from graph.errors import InvalidInput
+from graph.errors import Conflict, InvalidInput
 from graph.model import from_flat
 from graph.normalise import NormalisedApplication, Normaliser
 from graph.store import GraphStore, Label
@@ -105,12 +105,20 @@ def iter_rows(path: Path, batch_size: int) -> Iterator[list[dict[str, Any]]]:
 
 
 def normalise_rows(
-    rows: list[dict[str, Any]], normaliser: Normaliser, first_line: int, report: LoadReport
+    rows: list[dict[str, Any]],
+    normaliser: Normaliser,
+    first_line: int,
+    report: LoadReport,
+    lines: list[int] | None = None,
 ) -> list[NormalisedApplication]:
+    """Validated, normalised applications of ``rows``; failures go to ``report.rejected``
+    by line and field. ``lines``, if given, receives the line of each application."""
     out: list[NormalisedApplication] = []
     for offset, row in enumerate(rows):
         try:
             out.append(normaliser.application(from_flat(row)))
+            if lines is not None:
+                lines.append(first_line + offset)
         except InvalidInput as exc:
             report.rejected.append(
                 {"line": first_line + offset, "application_id": row.get("application_id"),
@@ -154,10 +162,34 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _normalise_batch(rows: list[dict[str, Any]], first_line: int) -> tuple[list[NormalisedApplication], LoadReport]:
+def _normalise_batch(
+    rows: list[dict[str, Any]], first_line: int
+) -> tuple[list[NormalisedApplication], list[int], LoadReport]:
     assert _worker_normaliser is not None
     report = LoadReport()
-    return normalise_rows(rows, _worker_normaliser, first_line, report), report
+    lines: list[int] = []
+    return normalise_rows(rows, _worker_normaliser, first_line, report, lines), lines, report
+
+
+def _store_or_reject(
+    store: ApplicationSink, apps: list[NormalisedApplication], lines: list[int], report: LoadReport
+) -> int:
+    """Store a batch; an application id already stored for another applicant is
+    rejected by line (found by halving the batch: every store checks a batch whole
+    before writing any of it), and the rest of the batch is stored."""
+    try:
+        return store.upsert(apps)
+    except Conflict as exc:
+        if len(apps) == 1:
+            report.rejected.append(
+                {"line": lines[0], "application_id": apps[0].application_id, "field": "application_id",
+                 "error": str(exc)}
+            )
+            return 0
+        half = len(apps) // 2
+        return _store_or_reject(store, apps[:half], lines[:half], report) + _store_or_reject(
+            store, apps[half:], lines[half:], report
+        )
 
 
 def load_applications(
@@ -191,18 +223,20 @@ def _load(
     started = time.perf_counter()
     workers = workers if workers is not None else min(4, os.cpu_count() or 1)
 
-    def store_batch(apps: list[NormalisedApplication], n_rows: int) -> None:
-        stored = store.upsert(apps)
+    def store_batch(apps: list[NormalisedApplication], lines: list[int], n_rows: int) -> None:
+        refused = len(report.rejected)
+        stored = _store_or_reject(store, apps, lines, report)
         report.rows += n_rows
         report.stored += stored
-        report.duplicates += len(apps) - stored
+        report.duplicates += len(apps) - stored - (len(report.rejected) - refused)
         if progress is not None:
             progress(n_rows)
 
     if workers <= 1:
         line = 2  # line 1 is the header
         for rows in iter_rows(source, batch_size):
-            store_batch(normalise_rows(rows, normaliser, line, report), len(rows))
+            lines: list[int] = []
+            store_batch(normalise_rows(rows, normaliser, line, report, lines), lines, len(rows))
             line += len(rows)
     else:
         context = multiprocessing.get_context("fork")
@@ -215,13 +249,13 @@ def _load(
                 line += len(rows)
                 while len(pending) > workers * 2:
                     future, n_rows = pending.pop(0)
-                    apps, part = future.result()
+                    apps, app_lines, part = future.result()
                     report.rejected.extend(part.rejected)
-                    store_batch(apps, n_rows)
+                    store_batch(apps, app_lines, n_rows)
             for future, n_rows in pending:
-                apps, part = future.result()
+                apps, app_lines, part = future.result()
                 report.rejected.extend(part.rejected)
-                store_batch(apps, n_rows)
+                store_batch(apps, app_lines, n_rows)
         except BaseException:
             # Interrupted or refused: drop the queued batches, let the workers exit.
             pool.shutdown(wait=True, cancel_futures=True)

@@ -126,3 +126,20 @@ def test_bad_actors_only_refuses_an_empty_store(tmp_path: Path, db: str) -> None
     assert runner.invoke(app, ["load", str(out)]).exit_code == 0
     r = runner.invoke(app, ["load", str(out), "--bad-actors-only"])
     assert r.exit_code == 0 and "bad-actor labels into sqlite" in r.output, r.output
+
+
+def test_an_id_reused_for_another_applicant_is_a_rejected_row(tmp_path: Path, db: str) -> None:
+    out = tmp_path / "gen"
+    assert runner.invoke(app, ["generate", "--applications", "300", "--out", str(out)]).exit_code == 0
+    import csv
+
+    with (out / "applications.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    clash = {**rows[4], "applicant.national_id": "110101199001011234"}  # line 6's id, another person
+    with (out / "applications.csv").open("a", newline="") as fh:
+        csv.DictWriter(fh, fieldnames=list(rows[0])).writerow(clash)
+    rejects = tmp_path / "rejects.jsonl"
+    r = runner.invoke(app, ["load", str(out), "--rejects", str(rejects)])
+    assert r.exit_code == 1 and "300 stored" in r.output and "1 rejected" in r.output, r.output
+    bad = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert [(b["line"], b["field"]) for b in bad] == [(len(rows) + 2, "application_id")]

@@ -25,7 +25,7 @@ from api.app import build_normaliser
 from api.cli import app
 from api.settings import get_settings
 from fixtures.generator import generate, write_dataset
-from graph.errors import Conflict, InvalidInput
+from graph.errors import InvalidInput
 from graph.loading import load_applications
 from graph.neo4j_import import ImportSet, admin_command, read_manifest
 from graph.neo4j_store import Neo4jStore
@@ -134,8 +134,9 @@ def test_import_set_refuses_what_a_store_refuses(tmp_path: Path, settings_env: N
         writer = csv.DictWriter(fh, fieldnames=list(first))
         writer.writeheader()
         writer.writerow(other)
-    with pytest.raises(Conflict):
-        load_applications(sink, normaliser, clash, workers=1)
+    refused = load_applications(sink, normaliser, clash, workers=1)  # rejected by line, not fatal
+    assert refused.stored == 0 and [(r["line"], r["field"]) for r in refused.rejected] == [(2, "application_id")]
+    assert "another applicant" in refused.rejected[0]["error"]
     with pytest.raises(InvalidInput, match="unfinished"):
         admin_command(tmp_path / "set")  # not closed yet: never imported half-written
     manifest = sink.close()
