@@ -65,6 +65,13 @@ def write_json(run: RingRun, path: Path) -> Path:
              "score": c.score, "features": c.features}
             for c in run.candidates if c.scripted
         ],
+        # GDS node similarity on Neo4j: leads for investigators, not rings (a pair is never a ring).
+        "look_alikes": [
+            {"first": applicant_node(p.first), "second": applicant_node(p.second),
+             "similarity": round(p.similarity, 4), "shared_identifiers": p.shared,
+             "identifiers": [p.first_identifiers, p.second_identifiers]}
+            for p in run.look_alikes[:500]
+        ],
     }
     path.write_text(json.dumps(body, indent=1, sort_keys=True))
     return path

@@ -79,7 +79,7 @@ from detectors.model import load_config
 from detectors.signals import DAY, DetectorParams
 from graph.errors import Conflict, InvalidInput
 from graph.normalise import IDENTIFIER_KINDS, NormalisedApplication, applicant_node, node_kind
-from graph.store import GraphStore, Label, LinkedComponent, RingRecord
+from graph.store import GraphStore, Label, LinkedComponent, LookAlike, RingRecord
 
 NAME = "rings"
 RING_KINDS: tuple[str, ...] = ("device", "phone", "email", "bank_account", "address")
@@ -128,6 +128,9 @@ class RingParams:
                               mean amount the ``amount_ratio`` feature compares with (a key-range
                               sample, ``store.applicants_below``); 0 leaves the ratio out.
     ``weights``               the ring score's logistic weights (see the module docstring).
+    ``look_alike_similarity`` Jaccard similarity of two applicants' specific identifiers from which
+                              the pair is listed as a look-alike lead (``store.look_alikes``:
+                              GDS node similarity and degree on Neo4j).
     """
 
     kinds: tuple[str, ...] = RING_KINDS
@@ -143,6 +146,7 @@ class RingParams:
     scripted_share: float = 0.8
     keep_id_overlap: float = 0.5
     louvain_seed: int = 42
+    look_alike_similarity: float = 0.6
     amount_sample: int = 2000
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
@@ -492,6 +496,8 @@ class RingRun:
     timings: dict[str, float]
     counts: dict[str, int]
     population: Population
+    look_alikes: list[LookAlike] = field(default_factory=list)
+    """Applicant pairs with largely the same specific identifiers, outside any one ring."""
 
     @property
     def critical(self) -> list[RingRecord]:
@@ -614,6 +620,11 @@ def _run(
     _tick(progress, "components", len(components), len(components))
     lap("components")
 
+    _tick(progress, "look-alikes", 0, 0)
+    similar = store.look_alikes(params.kinds, limit, params.look_alike_similarity, 2, exclude)
+    _tick(progress, "look-alikes", len(similar), len(similar))
+    lap("look_alikes")
+
     parts: list[LinkedComponent] = []
     large = [c for c in components if len(c.members) > params.max_ring_size]
     for comp in components:
@@ -654,6 +665,8 @@ def _run(
         written = True
     active = previous if unchanged else records
     lap("writing")
+    ring_of = {m: r.ring_id for r in active for m in r.members}
+    look_alikes = [p for p in similar if ring_of.get(p.first) is None or ring_of.get(p.first) != ring_of.get(p.second)]
     timings["total"] = time.perf_counter() - started
     counts = {
         "components": len(components),
@@ -663,6 +676,7 @@ def _run(
         "scripted_bursts": sum(1 for c in candidates if c.scripted),
         "below_threshold": sum(1 for c in candidates if not c.scripted and c.score < params.threshold),
         "excluded_identifiers": len(exclude),
+        "look_alike_pairs": len(look_alikes),
     }
     return RingRun(
         run_id=run_id,
@@ -677,6 +691,7 @@ def _run(
         timings=timings,
         counts=counts,
         population=population,
+        look_alikes=look_alikes,
     )
 
 

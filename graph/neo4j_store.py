@@ -65,6 +65,7 @@ from graph.store import (
     IdentifierUsage,
     Label,
     LinkedComponent,
+    LookAlike,
     RingRecord,
     Subgraph,
 )
@@ -456,6 +457,25 @@ WITH i, people WHERE size(people) >= 2 AND size(people) <= $max_applicants
 UNWIND people AS key
 MATCH (a:Applicant {{key: key}}) USING INDEX a:Applicant(key)
 RETURN gds.graph.project($graph_name, a, i, {{}}, {{undirectedRelationshipTypes: ['*']}})
+"""
+
+# The same selection, directed applicant -> identifier: node similarity compares the
+# applicants by their identifier sets and degree counts each applicant's identifiers.
+_Q_PROJECT_APPLICANT_LINKS = _Q_PROJECT_LINKS.replace("{undirectedRelationshipTypes: ['*']}", "{}")
+assert _Q_PROJECT_APPLICANT_LINKS != _Q_PROJECT_LINKS
+
+_Q_SIMILAR = """
+CALL gds.nodeSimilarity.stream($graph_name, {similarityCutoff: $min_similarity, degreeCutoff: $min_shared,
+                                             topK: $top_k, concurrency: 1})
+YIELD node1, node2, similarity
+WITH node1, node2, similarity WHERE node1 < node2
+RETURN gds.util.asNode(node1).key AS first_node, gds.util.asNode(node2).key AS second_node, similarity
+"""
+
+_Q_DEGREE = """
+CALL gds.degree.stream($graph_name) YIELD nodeId, score
+WITH gds.util.asNode(nodeId) AS n, score WHERE n:Applicant AND score > 0
+RETURN n.key AS key, toInteger(score) AS degree
 """
 
 _Q_WCC = """
@@ -1058,6 +1078,50 @@ class Neo4jStore(GraphStore):
             if len(m) >= min_size
         ]
         return sorted(out, key=lambda comp: comp.members[0])
+
+    def look_alikes(
+        self,
+        kinds: Sequence[str],
+        max_identifier_applicants: int,
+        min_similarity: float,
+        min_shared: int = 2,
+        exclude: Sequence[str] = (),
+    ) -> list[LookAlike]:
+        """GDS node similarity (Jaccard) and degree over the applicant -> specific
+        identifier projection (same rules and same result as the default)."""
+        graph_name = f"ringsight-similar-{uuid.uuid4().hex}"
+        with _Outage("look_alikes"):
+            gds = self._graph_data_science()
+            try:
+                if not self._project(
+                    gds,
+                    _Q_PROJECT_APPLICANT_LINKS,
+                    graph_name,
+                    kinds=[k for k in kinds if k in LABEL_OF_KIND],
+                    exclude=_by_kind(exclude),
+                    max_applicants=max_identifier_applicants,
+                ):
+                    return []
+                # An applicant can resemble at most everyone it shares an identifier with.
+                top_k = max(1, max_identifier_applicants * len(LABEL_OF_KIND))
+                pairs = gds.run_cypher(
+                    _Q_SIMILAR,
+                    {"graph_name": graph_name, "min_similarity": float(min_similarity),
+                     "min_shared": int(min_shared), "top_k": top_k},
+                )
+                counted = gds.run_cypher(_Q_DEGREE, {"graph_name": graph_name})
+                degree = {str(key): int(n) for key, n in counted.itertuples(index=False)}
+            finally:
+                self._drop(gds, graph_name)
+        out = []
+        for first, second, similarity in pairs.itertuples(index=False):
+            a, b = sorted((str(first), str(second)))
+            da, db = degree[a], degree[b]
+            both = round(similarity * (da + db) / (1 + similarity))
+            if both >= min_shared:
+                # Recomputed from the counts: the same double as the in-process default.
+                out.append(LookAlike(a, b, both / (da + db - both), both, da, db))
+        return sorted(out, key=lambda p: (-p.similarity, p.first, p.second))
 
     def split_communities(
         self, component: LinkedComponent, max_identifier_applicants: int, seed: int = 42

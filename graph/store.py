@@ -92,6 +92,20 @@ class LinkedComponent:
 
 
 @dataclass(frozen=True, slots=True)
+class LookAlike:
+    """Two applicants whose specific identifiers largely coincide (Jaccard similarity
+    of their identifier sets): one person under two identities, or two people
+    sharing one kit. ``first`` < ``second``; the counts are each one's degree."""
+
+    first: str
+    second: str
+    similarity: float
+    shared: int
+    first_identifiers: int
+    second_identifiers: int
+
+
+@dataclass(frozen=True, slots=True)
 class RingRecord:
     """One ring written by a batch run."""
 
@@ -271,6 +285,42 @@ class GraphStore(ABC):
             if len(m) >= min_size
         ]
         return sorted(out, key=lambda comp: comp.members[0])
+
+    def look_alikes(
+        self,
+        kinds: Sequence[str],
+        max_identifier_applicants: int,
+        min_similarity: float,
+        min_shared: int = 2,
+        exclude: Sequence[str] = (),
+    ) -> list[LookAlike]:
+        """Pairs of applicants whose sets of *specific* identifiers (as for
+        :meth:`linked_components`) have a Jaccard similarity of at least
+        ``min_similarity`` and share at least ``min_shared`` identifiers; sorted by
+        similarity (highest first), then keys. The default counts in process; Neo4j
+        overrides it with GDS node similarity and degree."""
+        wanted = set(kinds)
+        skip = set(exclude)
+        by_ident: dict[str, set[str]] = {}
+        for applicant, nid, _first, _last in self.links():
+            if nid.split(":", 1)[0] in wanted and nid not in skip:
+                by_ident.setdefault(nid, set()).add(applicant)
+        degree: dict[str, int] = {}
+        shared: dict[tuple[str, str], int] = {}
+        for people in by_ident.values():
+            if not 2 <= len(people) <= max_identifier_applicants:
+                continue
+            ordered = sorted(people)
+            for i, a in enumerate(ordered):
+                degree[a] = degree.get(a, 0) + 1
+                for b in ordered[i + 1 :]:
+                    shared[(a, b)] = shared.get((a, b), 0) + 1
+        out = []
+        for (a, b), both in shared.items():
+            similarity = both / (degree[a] + degree[b] - both)
+            if both >= min_shared and similarity >= min_similarity:
+                out.append(LookAlike(a, b, similarity, both, degree[a], degree[b]))
+        return sorted(out, key=lambda p: (-p.similarity, p.first, p.second))
 
     def split_communities(
         self, component: LinkedComponent, max_identifier_applicants: int, seed: int = 42

@@ -224,6 +224,17 @@ def test_linked_components_match(loaded: Loaded) -> None:
     assert n.linked_components(RING_KINDS, 30, 3, exclude) == want
 
 
+@pytest.mark.parametrize("min_similarity", [0.3, 0.6, 1.0])
+def test_look_alikes_match(loaded: Loaded, min_similarity: float) -> None:
+    # GDS node similarity + degree on Neo4j, counted in process on the embedded store.
+    e, n = loaded.both
+    exclude = sorted(nid for nid, lab in e.labels().items() if lab.status in ("allow_listed", "cleared"))
+    want = e.look_alikes(RING_KINDS, 30, min_similarity, 2, exclude)
+    assert want, "the fixture should contain look-alike applicants"
+    assert all(p.similarity >= min_similarity and p.shared >= 2 for p in want)
+    assert n.look_alikes(RING_KINDS, 30, min_similarity, 2, exclude) == want
+
+
 def test_batch_ring_detection_finds_and_writes_the_same_rings(loaded: Loaded) -> None:
     # Runs last: it writes rings into both stores.
     runs = [detect_rings(store, clock=lambda: LABELLED_AT + 1.0) for store in loaded.both]
@@ -235,6 +246,7 @@ def test_batch_ring_detection_finds_and_writes_the_same_rings(loaded: Loaded) ->
 
     assert shape(loaded.neo4j) == shape(loaded.embedded)
     assert [r.ring_id for r in runs[1].rings] == [r.ring_id for r in runs[0].rings]
+    assert runs[0].look_alikes and runs[1].look_alikes == runs[0].look_alikes
     some = runs[0].rings[0].members[0]
     ring, same = loaded.neo4j.ring_of(some), loaded.embedded.ring_of(some)
     assert ring is not None and same is not None

@@ -346,3 +346,29 @@ def test_admin_starts_a_ring_run_over_the_api() -> None:
         listed = client.get("/v1/rings", headers={"X-API-Key": "dev-investigator"}).json()
         assert [r["ring_id"] for r in listed] == [store.rings()[0].ring_id]
     assert any(e.action == "rings:run" for e in store.audit())
+
+
+def test_look_alikes_are_jaccard_over_specific_identifiers() -> None:
+    from graph.normalise import Identifier, NormalisedApplication
+
+    def app(app_id: str, person: str, *idents: tuple[str, str]) -> NormalisedApplication:
+        return NormalisedApplication(app_id, 1.0e9, person, person, tuple(Identifier(k, v, v) for k, v in idents))
+
+    store = EmbeddedStore("memory://")
+    try:
+        store.upsert([
+            app("A1", "ann", ("device", "d1"), ("phone", "p1"), ("email", "e1")),
+            app("B1", "bob", ("device", "d1"), ("phone", "p1"), ("email", "e2")),  # same linking set: 1.0
+            app("C1", "cat", ("device", "d1"), ("phone", "p9")),                    # 1 shared: never listed
+            app("D1", "dan", ("employer", "big")), app("E1", "eve", ("employer", "big")),
+        ])
+        pairs = store.look_alikes(["device", "phone", "email"], 30, 0.4)
+        # Only identifiers used by 2..30 applicants count: e1, e2 and p9 are nobody's link.
+        assert [(p.first, p.second, p.shared, p.first_identifiers, p.second_identifiers) for p in pairs] == [
+            ("ann", "bob", 2, 2, 2)
+        ]
+        assert pairs[0].similarity == 1.0
+        assert store.look_alikes(["device", "phone", "email"], 2, 0.4) == []  # d1 is a hub at 3 > 2
+        assert store.look_alikes(["device", "phone", "email"], 30, 0.4, exclude=["phone:p1"]) == []
+    finally:
+        store.close()
