@@ -20,7 +20,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from detectors.rings import RingRun, collector_paused
+from detectors.rings import RingRun
+from graph.memory import collector_paused
 from graph.normalise import applicant_node, node_kind
 from graph.store import GraphStore, RingRecord
 

@@ -62,14 +62,12 @@ bust-outs and honest large loans share it.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import math
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from itertools import combinations
@@ -78,6 +76,7 @@ from typing import Any
 from detectors.model import load_config
 from detectors.signals import DAY, DetectorParams
 from graph.errors import Conflict, InvalidInput
+from graph.memory import collector_paused
 from graph.normalise import IDENTIFIER_KINDS, NormalisedApplication, applicant_node, node_kind
 from graph.store import GraphStore, Label, LinkedComponent, LookAlike, RingRecord
 
@@ -564,23 +563,6 @@ def detect_rings(
             return _run(store, params or RingParams(), detector, progress, clock, write, run_id)
     finally:
         _RUN_LOCK.release()
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a batch step.
-
-    A run makes millions of short-lived tuples and no reference cycles; with the
-    collector on, each full collection rescans the store's in-memory index (tens
-    of millions of objects at 1M applications), which tripled the run time.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _tick(progress: Progress | None, step: str, done: int, total: int) -> None:

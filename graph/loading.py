@@ -15,7 +15,6 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +22,7 @@ from typing import Any, Protocol
 import pyarrow.parquet as pq
 
 from graph.errors import Conflict, InvalidInput
+from graph.memory import collector_paused
 from graph.model import from_flat
 from graph.normalise import NormalisedApplication, Normaliser
 from graph.store import GraphStore, Label
@@ -133,33 +133,12 @@ _worker_normaliser: Normaliser | None = None
 def _start_worker(normaliser: Normaliser) -> None:
     global _worker_normaliser
     _worker_normaliser = normaliser
-    # Forked with the collector paused (see _collector_paused); batches make no
+    # Forked with the collector paused (graph.memory); batches make no
     # reference cycles worth collecting often, so collect rarely rather than never.
     gc.enable()
     gc.set_threshold(100_000, 50, 50)
     # Ctrl-C reaches the whole process group: the parent stops the load and the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a bulk load.
-
-    The parent accumulates millions of long-lived objects (the embedded store's
-    index, an import set's node tables); every full collection walks all of them,
-    which made a 1M-row load a third slower. Loading creates no garbage cycles of
-    note. At the end what survived is frozen (moved out of the collector's sight)
-    rather than collected: a full collection over a 1M-application embedded index
-    takes ~20 s, a pause a serving process must never take.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
 
 
 def _normalise_batch(
@@ -207,7 +186,7 @@ def load_applications(
     while the parent writes batches in file order.
     """
     source = applications_file(path)
-    with _collector_paused():
+    with collector_paused(freeze=True):
         return _load(store, normaliser, source, batch_size, progress, workers)
 
 
