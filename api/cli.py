@@ -259,12 +259,12 @@ def stats() -> None:
 
 def _replayed(data: Path) -> tuple[Any, Any]:
     """The configured scorer, and ``data`` replayed in time order with a progress bar."""
+    from api.app import build_normaliser
     from detectors.evaluation import read_sorted, replay
     from detectors.score import Scorer
-    from graph.normalise import Normaliser
 
     settings = _settings()
-    normaliser = Normaliser(settings.pii_key.get_secret_value().encode(), settings.phone_region)
+    normaliser = build_normaliser(settings)
     scorer = Scorer.default(settings.config_path, settings.model_path)
     total = len(read_sorted(data, normaliser)[0])
     with _progress(total, "replaying") as advance:
