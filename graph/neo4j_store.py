@@ -39,6 +39,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import neo4j
@@ -68,6 +69,8 @@ from graph.store import (
     LookAlike,
     RingRecord,
     Subgraph,
+    components_of,
+    ranked_look_alikes,
 )
 
 log = logging.getLogger(__name__)
@@ -1044,27 +1047,35 @@ class Neo4jStore(GraphStore):
         except Exception as exc:  # never mask the error that brought us here
             log.warning("could not drop GDS graph %s: %s", graph_name, exc)
 
+    @contextmanager
+    def _projection(self, what: str, query: str, **params: Any) -> Iterator[tuple[Any, str] | None]:
+        """``(gds, graph name)`` of a Cypher-aggregation projection for the block, or None
+        when it selected nothing; the projection is dropped afterwards, also on errors."""
+        graph_name = f"ringsight-{what.replace('_', '-')}-{uuid.uuid4().hex}"
+        with _Outage(what):
+            gds = self._graph_data_science()
+            try:
+                yield (gds, graph_name) if self._project(gds, query, graph_name, **params) else None
+            finally:
+                self._drop(gds, graph_name)
+
+    @staticmethod
+    def _link_selection(kinds: Sequence[str], max_applicants: int, exclude: Sequence[str]) -> dict[str, Any]:
+        """Parameters of the specific-identifier projections (same rules as the default)."""
+        return {"kinds": [k for k in kinds if k in LABEL_OF_KIND], "exclude": _by_kind(exclude),
+                "max_applicants": max_applicants}
+
     def linked_components(
         self, kinds: Sequence[str], max_identifier_applicants: int, min_size: int, exclude: Sequence[str] = ()
     ) -> list[LinkedComponent]:
         """GDS WCC over the applicant-identifier projection of specific identifiers
         (same rules and same result as the default implementation)."""
-        graph_name = f"ringsight-wcc-{uuid.uuid4().hex}"
-        with _Outage("linked_components"):
-            gds = self._graph_data_science()
-            try:
-                if not self._project(
-                    gds,
-                    _Q_PROJECT_LINKS,
-                    graph_name,
-                    kinds=[k for k in kinds if k in LABEL_OF_KIND],
-                    exclude=_by_kind(exclude),
-                    max_applicants=max_identifier_applicants,
-                ):
-                    return []
-                rows = gds.run_cypher(_Q_WCC, {"graph_name": graph_name})
-            finally:
-                self._drop(gds, graph_name)
+        selection = self._link_selection(kinds, max_identifier_applicants, exclude)
+        with self._projection("linked_components", _Q_PROJECT_LINKS, **selection) as projected:
+            if projected is None:
+                return []
+            gds, graph_name = projected
+            rows = gds.run_cypher(_Q_WCC, {"graph_name": graph_name})
         members: dict[int, list[str]] = {}
         shared: dict[int, list[str]] = {}
         for component, label, key in rows.itertuples(index=False):
@@ -1072,12 +1083,7 @@ class Neo4jStore(GraphStore):
                 members.setdefault(int(component), []).append(key)
             else:
                 shared.setdefault(int(component), []).append(f"{KIND_OF_LABEL[label]}:{key}")
-        out = [
-            LinkedComponent(tuple(sorted(m)), tuple(sorted(shared.get(c, ()))))
-            for c, m in members.items()
-            if len(m) >= min_size
-        ]
-        return sorted(out, key=lambda comp: comp.members[0])
+        return components_of(members, shared, min_size)
 
     def look_alikes(
         self,
@@ -1089,39 +1095,29 @@ class Neo4jStore(GraphStore):
     ) -> list[LookAlike]:
         """GDS node similarity (Jaccard) and degree over the applicant -> specific
         identifier projection (same rules and same result as the default)."""
-        graph_name = f"ringsight-similar-{uuid.uuid4().hex}"
-        with _Outage("look_alikes"):
-            gds = self._graph_data_science()
-            try:
-                if not self._project(
-                    gds,
-                    _Q_PROJECT_APPLICANT_LINKS,
-                    graph_name,
-                    kinds=[k for k in kinds if k in LABEL_OF_KIND],
-                    exclude=_by_kind(exclude),
-                    max_applicants=max_identifier_applicants,
-                ):
-                    return []
-                # An applicant can resemble at most everyone it shares an identifier with.
-                top_k = max(1, max_identifier_applicants * len(LABEL_OF_KIND))
-                pairs = gds.run_cypher(
-                    _Q_SIMILAR,
-                    {"graph_name": graph_name, "min_similarity": float(min_similarity),
-                     "min_shared": int(min_shared), "top_k": top_k},
-                )
-                counted = gds.run_cypher(_Q_DEGREE, {"graph_name": graph_name})
-                degree = {str(key): int(n) for key, n in counted.itertuples(index=False)}
-            finally:
-                self._drop(gds, graph_name)
+        selection = self._link_selection(kinds, max_identifier_applicants, exclude)
+        with self._projection("look_alikes", _Q_PROJECT_APPLICANT_LINKS, **selection) as projected:
+            if projected is None:
+                return []
+            gds, graph_name = projected
+            # An applicant can resemble at most everyone it shares an identifier with.
+            top_k = max(1, max_identifier_applicants * len(LABEL_OF_KIND))
+            pairs = gds.run_cypher(
+                _Q_SIMILAR,
+                {"graph_name": graph_name, "min_similarity": float(min_similarity),
+                 "min_shared": int(min_shared), "top_k": top_k},
+            )
+            counted = gds.run_cypher(_Q_DEGREE, {"graph_name": graph_name})
+            degree = {str(key): int(n) for key, n in counted.itertuples(index=False)}
         out = []
         for first, second, similarity in pairs.itertuples(index=False):
             a, b = sorted((str(first), str(second)))
             da, db = degree[a], degree[b]
+            # Jaccard = shared / (da + db - shared), so the shared count follows from it.
             both = round(similarity * (da + db) / (1 + similarity))
             if both >= min_shared:
-                # Recomputed from the counts: the same double as the in-process default.
-                out.append(LookAlike(a, b, both / (da + db - both), both, da, db))
-        return sorted(out, key=lambda p: (-p.similarity, p.first, p.second))
+                out.append(LookAlike.of(a, b, both, da, db))
+        return ranked_look_alikes(out)
 
     def split_communities(
         self, component: LinkedComponent, max_identifier_applicants: int, seed: int = 42
@@ -1129,27 +1125,18 @@ class Neo4jStore(GraphStore):
         """GDS Louvain over the component's applicant projection, weighted by how many
         specific identifiers two applicants share. GDS Louvain takes no random seed; it runs
         single-threaded so that a run is repeatable (``seed`` is accepted for the contract)."""
-        graph_name = f"ringsight-louvain-{uuid.uuid4().hex}"
         members = sorted(set(component.members))
         ids = _by_kind(component.identifiers)
+        rows = None
+        with self._projection(
+            "split_communities", _Q_PROJECT_SHARED, ids=ids, members=members, max_applicants=max_identifier_applicants
+        ) as projected:
+            if projected is not None:
+                gds, graph_name = projected
+                rows = gds.run_cypher(_Q_LOUVAIN, {"graph_name": graph_name})
         with _Outage("split_communities"):
-            gds = self._graph_data_science()
-            try:
-                projected = self._project(
-                    gds,
-                    _Q_PROJECT_SHARED,
-                    graph_name,
-                    ids=ids,
-                    members=members,
-                    max_applicants=max_identifier_applicants,
-                )
-                rows = gds.run_cypher(_Q_LOUVAIN, {"graph_name": graph_name}) if projected else None
-            finally:
-                self._drop(gds, graph_name)
-            users = {
-                r["id"]: set(r["people"])
-                for r in gds.run_cypher(_Q_SHARED_USERS, {"ids": ids, "members": members}).to_dict("records")
-            }
+            found = self._graph_data_science().run_cypher(_Q_SHARED_USERS, {"ids": ids, "members": members})
+        users = {r["id"]: set(r["people"]) for r in found.to_dict("records")}
         groups: dict[int, set[str]] = {}
         if rows is not None:
             for community, key in rows.itertuples(index=False):

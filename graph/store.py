@@ -18,7 +18,7 @@ Node ids are ``kind:key`` strings: ``applicant:<hash>``,
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -103,6 +103,31 @@ class LookAlike:
     shared: int
     first_identifiers: int
     second_identifiers: int
+
+    @classmethod
+    def of(cls, first: str, second: str, shared: int, first_identifiers: int, second_identifiers: int) -> LookAlike:
+        """The pair with its Jaccard similarity computed from the counts (one formula,
+        so every backend gives the same double)."""
+        union = first_identifiers + second_identifiers - shared
+        return cls(first, second, shared / union, shared, first_identifiers, second_identifiers)
+
+
+def ranked_look_alikes(pairs: Iterable[LookAlike]) -> list[LookAlike]:
+    """Most similar first, then by keys."""
+    return sorted(pairs, key=lambda p: (-p.similarity, p.first, p.second))
+
+
+def components_of(
+    members: dict[int, list[str]], identifiers: dict[int, list[str]], min_size: int
+) -> list[LinkedComponent]:
+    """Components from their members and linking identifiers by component number: those
+    of at least ``min_size`` members, each sorted, ordered by first member."""
+    out = [
+        LinkedComponent(tuple(sorted(m)), tuple(sorted(identifiers.get(c, ()))))
+        for c, m in members.items()
+        if len(m) >= min_size
+    ]
+    return sorted(out, key=lambda comp: comp.members[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,12 +304,7 @@ class GraphStore(ABC):
             members.setdefault(int(label[i]), []).append(a)
         for j, nid in enumerate(idents):
             shared.setdefault(int(label[len(applicants) + j]), []).append(nid)
-        out = [
-            LinkedComponent(tuple(sorted(m)), tuple(sorted(shared.get(c, ()))))
-            for c, m in members.items()
-            if len(m) >= min_size
-        ]
-        return sorted(out, key=lambda comp: comp.members[0])
+        return components_of(members, shared, min_size)
 
     def look_alikes(
         self,
@@ -315,12 +335,10 @@ class GraphStore(ABC):
                 degree[a] = degree.get(a, 0) + 1
                 for b in ordered[i + 1 :]:
                     shared[(a, b)] = shared.get((a, b), 0) + 1
-        out = []
-        for (a, b), both in shared.items():
-            similarity = both / (degree[a] + degree[b] - both)
-            if both >= min_shared and similarity >= min_similarity:
-                out.append(LookAlike(a, b, similarity, both, degree[a], degree[b]))
-        return sorted(out, key=lambda p: (-p.similarity, p.first, p.second))
+        pairs = (
+            LookAlike.of(a, b, both, degree[a], degree[b]) for (a, b), both in shared.items() if both >= min_shared
+        )
+        return ranked_look_alikes(p for p in pairs if p.similarity >= min_similarity)
 
     def split_communities(
         self, component: LinkedComponent, max_identifier_applicants: int, seed: int = 42
