@@ -24,9 +24,7 @@ The target (issue 3) is at least 10k applications/s loaded into Neo4j.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -58,25 +56,12 @@ def free_port() -> int:
 
 def start_server(work: Path, copy_from: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    log = work / f"neo4j-{port}.log"
-    cmd = LOCAL.launcher_command("java", port, work / f"data-{port}", copy_from)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if "RINGSIGHT_NEO4J_READY" in log.read_text(errors="replace"):
-            return proc, f"bolt://127.0.0.1:{port}"
-        if proc.poll() is not None:
-            break
-        time.sleep(0.2)
-    stop_server(proc)
-    raise SystemExit(f"Neo4j did not start:\n{log.read_text(errors='replace')[-3000:]}")
+    proc = LOCAL.start_private(port, work / f"data-{port}", work / f"neo4j-{port}.log", copy_from, timeout=300)
+    return proc, f"bolt://127.0.0.1:{port}"
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=120)
+    LOCAL.stop_private(proc, grace=120)
 
 
 def baseline(source: Path, rows: int, work: Path) -> float:

@@ -9,12 +9,9 @@ silently.
 from __future__ import annotations
 
 import os
-import re
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -153,29 +150,15 @@ class PrivateNeo4j:
 
     def start(self, copy_from: Path | None = None) -> subprocess.Popen[bytes]:
         n = len(self._servers)
-        log = self.tmp / f"neo4j{n}.log"
-        cmd = self.launcher.launcher_command("java", self.port, self.tmp / f"data{n}", copy_from, heap="1g")
-        with log.open("wb") as out:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = self.launcher.start_private(
+            self.port, self.tmp / f"data{n}", self.tmp / f"neo4j{n}.log", copy_from, heap="1g"
+        )
         self._servers.append(proc)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if re.search(r"RINGSIGHT_NEO4J_READY", log.read_text(errors="replace")):
-                return proc
-            if proc.poll() is not None:
-                break
-            time.sleep(0.5)
-        raise AssertionError(f"private Neo4j did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        return proc
 
     def stop_all(self) -> None:
         for proc in self._servers:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+            self.launcher.stop_private(proc)
 
 
 @pytest.fixture()

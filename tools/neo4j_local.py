@@ -249,9 +249,9 @@ def _clear_state() -> None:
     URL_FILE.unlink(missing_ok=True)
 
 
-def _log_tail(lines: int = 40) -> str:
+def _log_tail(lines: int = 40, log_file: Path = LOG_FILE) -> str:
     try:
-        text = LOG_FILE.read_text(errors="replace")
+        text = log_file.read_text(errors="replace")
     except OSError:
         return "(no log file)"
     return "\n".join(text.splitlines()[-lines:]) or "(log is empty)"
@@ -478,6 +478,37 @@ def _terminate_group(pgid: int, grace: float) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def start_private(
+    port: int,
+    data_dir: Path,
+    log_file: Path,
+    copy_from: Path | None = None,
+    heap: str | None = None,
+    timeout: float = DEFAULT_START_TIMEOUT,
+) -> subprocess.Popen[bytes]:
+    """A server of the caller's own (tests, benchmarks), not recorded in .neo4j/: started,
+    waited for (READY line and open port) and returned; stop it with ``stop_private``."""
+    java = _require_tool("java", "run the Neo4j launcher")
+    with open(log_file, "wb") as log:
+        proc = subprocess.Popen(launcher_command(java, port, data_dir, copy_from, heap), stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if READY_RE.search(log_file.read_text(errors="replace")) and _port_open(port):
+            return proc
+        time.sleep(0.2)
+    stop_private(proc, grace=15.0)
+    raise Neo4jLocalError(f"private Neo4j on port {port} did not start.\n--- {log_file} (tail) ---\n"
+                          + _log_tail(log_file=log_file))
+
+
+def stop_private(proc: subprocess.Popen[bytes], grace: float = DEFAULT_STOP_TIMEOUT) -> None:
+    """Stop a server from ``start_private`` (SIGTERM, SIGKILL after ``grace`` seconds)."""
+    if proc.poll() is None:
+        _terminate_group(proc.pid, grace)
+    proc.wait()
 
 
 def stop(timeout: float = DEFAULT_STOP_TIMEOUT) -> bool:
