@@ -116,6 +116,19 @@ def neo4j_store(neo4j_url: str, wipe_neo4j: Callable[[], None]) -> Iterator[Neo4
 
 
 @pytest.fixture()
+def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A SQLite store of the test's own as the configured store (``RINGSIGHT_GRAPH_URL``),
+    with the settings read afresh before and after."""
+    from api.settings import get_settings
+
+    url = f"sqlite:///{tmp_path}/cli.db"
+    monkeypatch.setenv("RINGSIGHT_GRAPH_URL", url)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+@pytest.fixture()
 def embedded_store() -> Iterator[EmbeddedStore]:
     """An in-memory :class:`graph.embedded.EmbeddedStore`."""
     store = EmbeddedStore("memory://")

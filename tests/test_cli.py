@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,7 @@ from api.settings import get_settings
 runner = CliRunner()
 
 
-@pytest.fixture()
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path}/cli.db"
-    monkeypatch.setenv("RINGSIGHT_GRAPH_URL", url)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
-
-
-def test_generate_load_score_stats(tmp_path: Path, db: str) -> None:
+def test_generate_load_score_stats(tmp_path: Path, cli_db: str) -> None:
     out = tmp_path / "gen"
     r = runner.invoke(app, ["generate", "--applications", "2000", "--seed", "3", "--out", str(out)])
     assert r.exit_code == 0, r.output
@@ -46,7 +36,7 @@ def test_generate_load_score_stats(tmp_path: Path, db: str) -> None:
     assert json.loads(runner.invoke(app, ["stats"]).stdout)["applications"] == 2000
 
 
-def test_parquet_round_trip(tmp_path: Path, db: str) -> None:
+def test_parquet_round_trip(tmp_path: Path, cli_db: str) -> None:
     out = tmp_path / "pq"
     made = runner.invoke(app, ["generate", "--applications", "500", "--out", str(out), "--format", "parquet"])
     assert made.exit_code == 0
@@ -54,7 +44,7 @@ def test_parquet_round_trip(tmp_path: Path, db: str) -> None:
     assert r.exit_code == 0 and "500 stored" in r.output
 
 
-def test_bad_rows_are_rejected_by_line_and_field(tmp_path: Path, db: str) -> None:
+def test_bad_rows_are_rejected_by_line_and_field(tmp_path: Path, cli_db: str) -> None:
     csv = tmp_path / "bad.csv"
     csv.write_text(
         "application_id,submitted_at,applicant.national_id,phone\n"
@@ -79,7 +69,9 @@ def test_unknown_store_scheme_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) 
     assert "graph_url" in str(r.exception) or "graph_url" in r.output
 
 
-def test_train_then_evaluate_with_the_trained_model(tmp_path: Path, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_train_then_evaluate_with_the_trained_model(
+    tmp_path: Path, cli_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data, model, out = tmp_path / "gen", tmp_path / "model.json", tmp_path / "eval"
     assert runner.invoke(app, ["generate", "--applications", "3000", "--seed", "5", "--out", str(data)]).exit_code == 0
     r = runner.invoke(app, ["train", str(data), "--out", str(model)])
@@ -99,7 +91,7 @@ def test_train_then_evaluate_with_the_trained_model(tmp_path: Path, db: str, mon
     assert {p.name for p in out.iterdir()} >= {"roc.png", "pr.png", "scores.png"}
 
 
-def test_a_store_refuses_another_pii_key(tmp_path: Path, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_store_refuses_another_pii_key(tmp_path: Path, cli_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "gen"
     assert runner.invoke(app, ["generate", "--applications", "300", "--out", str(out)]).exit_code == 0
     monkeypatch.setenv("RINGSIGHT_PII_KEY", "first-key-0123456789abcdef")
@@ -111,14 +103,14 @@ def test_a_store_refuses_another_pii_key(tmp_path: Path, db: str, monkeypatch: p
     assert r.exit_code == 2 and "RINGSIGHT_PII_KEY" in r.output and "another PII key" in r.output, r.output
 
 
-def test_setting_errors_are_one_line(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_setting_errors_are_one_line(cli_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RINGSIGHT_PII_KEY", "short")
     get_settings.cache_clear()
     r = runner.invoke(app, ["stats"])
     assert r.exit_code == 2 and "RINGSIGHT_PII_KEY" in r.output and "Traceback" not in r.output, r.output
 
 
-def test_bad_actors_only_refuses_an_empty_store(tmp_path: Path, db: str) -> None:
+def test_bad_actors_only_refuses_an_empty_store(tmp_path: Path, cli_db: str) -> None:
     out = tmp_path / "gen"
     assert runner.invoke(app, ["generate", "--applications", "300", "--out", str(out)]).exit_code == 0
     r = runner.invoke(app, ["load", str(out), "--bad-actors-only"])
@@ -128,7 +120,7 @@ def test_bad_actors_only_refuses_an_empty_store(tmp_path: Path, db: str) -> None
     assert r.exit_code == 0 and "bad-actor labels into sqlite" in r.output, r.output
 
 
-def test_an_id_reused_for_another_applicant_is_a_rejected_row(tmp_path: Path, db: str) -> None:
+def test_an_id_reused_for_another_applicant_is_a_rejected_row(tmp_path: Path, cli_db: str) -> None:
     out = tmp_path / "gen"
     assert runner.invoke(app, ["generate", "--applications", "300", "--out", str(out)]).exit_code == 0
     import csv

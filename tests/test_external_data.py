@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,6 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app as cli_app
-from api.settings import get_settings
 from detectors.evaluation import Replay, evaluate, read_sorted, read_truth, replay, strengths
 from detectors.model import FEATURES
 from detectors.score import Scorer, ScoreResult
@@ -385,16 +383,7 @@ def test_aws_unknown_account_age_is_neutral(aws_run: AwsRun) -> None:
 runner = CliRunner()
 
 
-@pytest.fixture()
-def sqlite_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path}/external.db"
-    monkeypatch.setenv("RINGSIGHT_GRAPH_URL", url)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
-
-
-def test_cli_adapt_then_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_db: str) -> None:
+def test_cli_adapt_then_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli_db: str) -> None:
     aws_src = _source(AWS_FOLDER)
     r = runner.invoke(cli_app, ["adapt", "aws", "--out", str(tmp_path / "aws"), "--source", str(aws_src)])
     assert r.exit_code == 0, r.output
