@@ -9,7 +9,7 @@ PORT ?= 8000
 DEMO_DB ?= sqlite:///data/demo.db
 NEO4J_PORT ?= 7687
 
-.PHONY: demo test lint types install install-dev browser neo4j neo4j-build neo4j-stop bench model clean
+.PHONY: demo test lint types install install-dev browser bench-tools neo4j neo4j-build neo4j-stop bench model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
+# Debian's wrk, the HTTP load generator of bench/bench_load.py.
+bench-tools:
+	@if ! command -v wrk >/dev/null; then \
+	  echo "installing Debian wrk"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; \
+	fi
+
 neo4j-build:
 	$(PYTHON) tools/neo4j_local.py build
 
@@ -61,10 +69,11 @@ test: install-dev browser neo4j-build
 	RINGSIGHT_TEST_NEO4J_URL=$$url $(BIN)/pytest; status=$$?; \
 	$(PYTHON) tools/neo4j_local.py stop; exit $$status
 
-bench: install-dev
+bench: install-dev bench-tools
 	$(BIN)/python bench/bench_scoring.py
 	$(BIN)/python bench/bench_rings.py --sizes 100000
 	$(BIN)/python bench/bench_neo4j_load.py --sizes 100000 --baseline-rows 10000
+	$(BIN)/python bench/bench_load.py --applications 100000 --holdout 5000 --duration 10s
 
 # Retrain the shipped model on a seed the tests never evaluate on.
 model: install

@@ -184,7 +184,7 @@ def _report_rejects(rejected: list[dict[str, Any]], rejects: Path | None, exit_o
 def _write_import_set(path: Path, out: Path, overwrite: bool, batch_size: int, rejects: Path | None) -> None:
     """Validate and normalise like a load, into an offline import set for Neo4j."""
     from graph.loading import applications_file, count_rows, load_applications
-    from graph.neo4j_import import ImportSet, admin_command
+    from graph.store.neo4j.import_set import ImportSet, admin_command
 
     normaliser = _desk_normaliser()
     source = applications_file(path)
@@ -227,7 +227,7 @@ def score(
     persist: Annotated[bool, typer.Option(help="Store the applications (default: dry run)")] = False,
 ) -> None:
     """Score applications from a file and print one JSON result per line."""
-    from graph.model import from_flat, parse_record
+    from graph.records import from_flat, parse_record
 
     desk = _desk()
     try:

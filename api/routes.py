@@ -13,9 +13,9 @@ from prometheus_client import Counter, Histogram
 from api.deps import Admin, Desk, Investigator, Scorer, SettingsDep
 from api.schemas import AlertUpdate, LabelRequest, LookupRequest, RemoveLabelRequest, RingRunRequest, ScoreResponse
 from graph.errors import NotFound, StoreUnavailable
-from graph.model import ApplicationRecord
-from graph.normalise import applicant_node
+from graph.records import ApplicationRecord
 from graph.store import RingRecord
+from graph.vocabulary import applicant_node
 
 router = APIRouter(prefix="/v1")
 

@@ -1,5 +1,5 @@
 """Response and request bodies of the HTTP API (the application record itself is
-:class:`graph.model.ApplicationRecord`)."""
+:class:`graph.records.ApplicationRecord`)."""
 
 from __future__ import annotations
 

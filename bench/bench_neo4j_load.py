@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 from fixtures.generator import generate, write_dataset  # noqa: E402
 from graph.loading import load_applications  # noqa: E402
-from graph.neo4j_import import ImportSet  # noqa: E402
-from graph.neo4j_store import Neo4jStore  # noqa: E402
 from graph.normalise import Normaliser  # noqa: E402
+from graph.store.neo4j.import_set import ImportSet  # noqa: E402
+from graph.store.neo4j.store import Neo4jStore  # noqa: E402
 
 NORMALISER = Normaliser(b"bench-key-0123456789abcdef", "CN")
 

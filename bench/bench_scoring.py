@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 from detectors.score import Scorer  # noqa: E402
 from fixtures.generator import Dataset, generate, write_dataset  # noqa: E402
 from graph.loading import load_applications  # noqa: E402
-from graph.model import from_flat, nest  # noqa: E402
 from graph.normalise import NormalisedApplication, Normaliser  # noqa: E402
+from graph.records import from_flat, nest  # noqa: E402
 from graph.store import GraphStore, open_store  # noqa: E402
 
 KEY = "bench-key-0123456789abcdef"

@@ -12,7 +12,7 @@ import math
 from bisect import bisect_left
 
 from detectors.signals import DAY, HOUR, Observation, ScoringContext
-from graph.normalise import node_kind
+from graph.vocabulary import node_kind
 
 NAME = "application_behaviour"
 

@@ -9,7 +9,7 @@ applicants and identifiers it reaches with the shortest path to each.
 from __future__ import annotations
 
 from detectors.signals import Observation, ScoringContext
-from graph.normalise import applicant_node
+from graph.vocabulary import applicant_node
 
 NAME = "bad_actor_proximity"
 

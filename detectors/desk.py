@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from detectors.score import Scorer, ScoreResult
 from detectors.signals import Signal
 from graph.errors import Conflict, InvalidInput, NotFound
-from graph.model import ApplicationRecord
-from graph.normalise import NormalisedApplication, Normaliser, applicant_node, node_kind
-from graph.store import LABEL_STATUSES, Alert, Decision, GraphStore, Label
+from graph.normalise import NormalisedApplication, Normaliser
+from graph.records import ApplicationRecord
+from graph.store import Alert, Decision, GraphStore, Label
+from graph.vocabulary import LABEL_STATUSES, applicant_node, node_kind
 
 ALERT_TIERS: dict[str, str] = {"medium": "watch", "high": "investigate", "critical": "freeze_recommended"}
 """Band reached by an existing applicant on re-scoring -> alert tier."""

@@ -20,10 +20,10 @@ import numpy as np
 
 from detectors.model import FEATURES, Baseline, Model
 from detectors.score import DETECTORS, Scorer
-from graph.embedded import EmbeddedStore
 from graph.loading import LoadReport, applications_file, iter_rows, load_bad_actors, normalise_rows
 from graph.normalise import NormalisedApplication, Normaliser
 from graph.store import GraphStore
+from graph.store.embedded.store import EmbeddedStore
 
 BENIGN_LOOKALIKES = ("household", "kiosk", "big_employer", "reapplication")
 

@@ -22,8 +22,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from detectors.rings import RingRun
 from graph.memory import collector_paused
-from graph.normalise import applicant_node, node_kind
 from graph.store import GraphStore, RingRecord
+from graph.vocabulary import applicant_node, node_kind
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE = "ring_report.html.j2"

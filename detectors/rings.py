@@ -54,7 +54,7 @@ ring of three with new accounts and hurried, unedited forms does not. The
 mean amount against the population mean is reported as a feature, not scored:
 bust-outs and honest large loans share it.
 
->>> from graph.embedded import EmbeddedStore
+>>> from graph.store.embedded.store import EmbeddedStore
 >>> run = detect_rings(EmbeddedStore("memory://"), clock=lambda: 0.0)
 >>> run.rings, run.written
 ([], False)
@@ -77,8 +77,9 @@ from detectors.model import load_config
 from detectors.signals import DAY, DetectorParams
 from graph.errors import Conflict, InvalidInput
 from graph.memory import collector_paused
-from graph.normalise import IDENTIFIER_KINDS, NormalisedApplication, applicant_node, node_kind
+from graph.normalise import NormalisedApplication
 from graph.store import GraphStore, Label, LinkedComponent, LookAlike, RingRecord
+from graph.vocabulary import IDENTIFIER_KINDS, applicant_node, node_kind
 
 NAME = "rings"
 RING_KINDS: tuple[str, ...] = ("device", "phone", "email", "bank_account", "address")

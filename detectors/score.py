@@ -1,6 +1,6 @@
 """From observations to a score with a band, an action and reasons.
 
->>> from graph.embedded import EmbeddedStore
+>>> from graph.store.embedded.store import EmbeddedStore
 >>> from graph.normalise import NormalisedApplication
 >>> scorer = Scorer.default()
 >>> app = NormalisedApplication("A-1", 1.7e9, "k" * 24, "masked", ())

@@ -17,7 +17,7 @@ import math
 from itertools import combinations
 
 from detectors.signals import DAY, Observation, ScoringContext
-from graph.normalise import applicant_node
+from graph.vocabulary import applicant_node
 
 NAME = "shared_identifier_ring"
 RECENT = 14 * DAY

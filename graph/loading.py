@@ -23,8 +23,8 @@ import pyarrow.parquet as pq
 
 from graph.errors import Conflict, InvalidInput
 from graph.memory import collector_paused
-from graph.model import from_flat
 from graph.normalise import NormalisedApplication, Normaliser
+from graph.records import from_flat
 from graph.store import GraphStore, Label
 
 Progress = Callable[[int], None]

@@ -27,18 +27,8 @@ from cleanco import basename
 from email_validator import EmailNotValidError, validate_email
 
 from graph.errors import InvalidInput
-from graph.model import ApplicationRecord
-
-IDENTIFIER_KINDS: tuple[str, ...] = (
-    "device",
-    "phone",
-    "email",
-    "employer",
-    "address",
-    "ip",
-    "bank_account",
-)
-"""Identifier kinds, in the order they are read from a record."""
+from graph.records import ApplicationRecord
+from graph.vocabulary import applicant_node, application_node
 
 FIELD_OF_KIND: dict[str, str] = {
     "device": "device.fingerprint",
@@ -59,18 +49,6 @@ _SPACES = re.compile(r"\s+")
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _PLAIN_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}", re.ASCII)
 _NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
-
-
-def applicant_node(key: str) -> str:
-    return f"applicant:{key}"
-
-
-def application_node(application_id: str) -> str:
-    return f"application:{application_id}"
-
-
-def node_kind(node_id: str) -> str:
-    return node_id.split(":", 1)[0]
 
 
 @dataclass(frozen=True, slots=True)

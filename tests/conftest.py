@@ -18,8 +18,8 @@ from types import ModuleType
 
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.neo4j_store import Neo4jStore
+from graph.store.embedded.store import EmbeddedStore
+from graph.store.neo4j.store import Neo4jStore
 
 ROOT = Path(__file__).resolve().parent.parent
 NEO4J_URL_ENV = "RINGSIGHT_TEST_NEO4J_URL"
@@ -106,7 +106,7 @@ def wipe_neo4j(neo4j_url: str) -> Callable[[], None]:
 
 @pytest.fixture()
 def neo4j_store(neo4j_url: str, wipe_neo4j: Callable[[], None]) -> Iterator[Neo4jStore]:
-    """A :class:`graph.neo4j_store.Neo4jStore` on an empty database."""
+    """A :class:`graph.store.neo4j.store.Neo4jStore` on an empty database."""
     wipe_neo4j()
     store = Neo4jStore(neo4j_url, timeout=10.0)
     try:
@@ -130,7 +130,7 @@ def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 @pytest.fixture()
 def embedded_store() -> Iterator[EmbeddedStore]:
-    """An in-memory :class:`graph.embedded.EmbeddedStore`."""
+    """An in-memory :class:`graph.store.embedded.store.EmbeddedStore`."""
     store = EmbeddedStore("memory://")
     try:
         yield store

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.routes import EXAMPLE
 from api.settings import Settings
-from graph.embedded import EmbeddedStore
+from graph.store.embedded.store import EmbeddedStore
 
 SCORER = {"X-API-Key": "dev-scorer"}
 INVESTIGATOR = {"X-API-Key": "dev-investigator"}

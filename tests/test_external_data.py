@@ -40,9 +40,10 @@ from fixtures.adapters import (
     datastax_dropped_links,
     external_data_root,
 )
-from graph.embedded import EmbeddedStore
 from graph.loading import load_applications, load_bad_actors
-from graph.normalise import NormalisedApplication, Normaliser, applicant_node
+from graph.normalise import NormalisedApplication, Normaliser
+from graph.store.embedded.store import EmbeddedStore
+from graph.vocabulary import applicant_node
 
 NORMALISER = Normaliser(b"external-data-test-key-0123456789", "CN")  # the default region: phones must carry +1
 FLAGGED = ("high", "critical")

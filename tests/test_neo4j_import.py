@@ -27,9 +27,9 @@ from api.settings import get_settings
 from fixtures.generator import generate, write_dataset
 from graph.errors import InvalidInput
 from graph.loading import load_applications
-from graph.neo4j_import import ImportSet, admin_command, read_manifest
-from graph.neo4j_store import Neo4jStore
 from graph.store import bind_pii_key, open_store
+from graph.store.neo4j.import_set import ImportSet, admin_command, read_manifest
+from graph.store.neo4j.store import Neo4jStore
 
 pytestmark = pytest.mark.neo4j
 runner = CliRunner()

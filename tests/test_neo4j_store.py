@@ -15,12 +15,13 @@ import neo4j
 import pytest
 
 from fixtures.generator import generate
-from graph.embedded import EmbeddedStore
 from graph.errors import Conflict, NotFound, StoreUnavailable
-from graph.model import from_flat, parse_record
-from graph.neo4j_store import _UNIQUE, LABEL_OF_KIND, SCHEMA, Neo4jStore
 from graph.normalise import Identifier, NormalisedApplication, Normaliser
+from graph.records import from_flat, parse_record
 from graph.store import Alert, Decision, Label, LinkedComponent, RingRecord
+from graph.store.embedded.store import EmbeddedStore
+from graph.store.neo4j.store import _UNIQUE, SCHEMA, Neo4jStore
+from graph.vocabulary import LABEL_OF_KIND
 
 pytestmark = pytest.mark.neo4j
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from api.routes import EXAMPLE
 from graph.errors import InvalidInput
-from graph.model import from_flat, parse_record
 from graph.normalise import Normaliser, canonical_employer
+from graph.records import from_flat, parse_record
 
 N = Normaliser(b"unit-test-key-0123456789", "CN")
 

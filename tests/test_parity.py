@@ -19,12 +19,13 @@ import pytest
 from detectors.rings import detect_rings
 from detectors.score import Scorer, ScoreResult
 from fixtures.generator import Dataset, generate
-from graph.embedded import EmbeddedStore
 from graph.errors import InvalidInput
-from graph.model import from_flat
-from graph.neo4j_store import Neo4jStore
-from graph.normalise import NormalisedApplication, Normaliser, applicant_node
+from graph.normalise import NormalisedApplication, Normaliser
+from graph.records import from_flat
 from graph.store import GraphStore, Label
+from graph.store.embedded.store import EmbeddedStore
+from graph.store.neo4j.store import Neo4jStore
+from graph.vocabulary import applicant_node
 
 pytestmark = pytest.mark.neo4j
 

@@ -13,10 +13,10 @@ from detectors.evaluation import evaluate, read_sorted, replay
 from detectors.model import FEATURES
 from detectors.score import Scorer
 from fixtures.generator import generate, write_dataset
-from graph.embedded import EmbeddedStore
 from graph.loading import load_bad_actors
-from graph.model import from_flat
 from graph.normalise import Normaliser
+from graph.records import from_flat
+from graph.store.embedded.store import EmbeddedStore
 
 NORMALISER = Normaliser(b"quality-test-key-0123456789", "CN")
 

@@ -21,12 +21,12 @@ from api.settings import Settings, get_settings
 from detectors.ring_report import write_report
 from detectors.rings import RingParams, RingRun, assign_ids, detect_rings, ring_id_of
 from fixtures.generator import generate, write_dataset
-from graph.embedded import EmbeddedStore
 from graph.errors import InvalidInput
 from graph.loading import load_applications, load_bad_actors
-from graph.model import from_flat
 from graph.normalise import NormalisedApplication, Normaliser
+from graph.records import from_flat
 from graph.store import Label, RingRecord
+from graph.store.embedded.store import EmbeddedStore
 
 PII_KEY = b"test-key-0123456789"
 NORMALISER = Normaliser(PII_KEY, "CN")

@@ -9,7 +9,7 @@ range on a million applications.
 One process owns a database file at a time (the service, or a ``ringsight``
 command); concurrent threads inside that process are serialised by a lock.
 
->>> from graph.embedded import EmbeddedStore
+>>> from graph.store.embedded.store import EmbeddedStore
 >>> store = EmbeddedStore("memory://")
 >>> store.stats()["applications"]
 0
@@ -23,42 +23,33 @@ import threading
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from graph.errors import Conflict, InvalidInput, StoreUnavailable
 from graph.memory import collector_paused
-from graph.normalise import (
-    SCALAR_PROPS,
-    Identifier,
-    NormalisedApplication,
-    applicant_node,
-    application_props,
-    node_kind,
-)
-from graph.store import (
+from graph.normalise import SCALAR_PROPS, Identifier, NormalisedApplication, application_props
+from graph.store import in_process, snapshot
+from graph.store.contract import GraphStore
+from graph.store.records import (
     Alert,
+    AuditEntry,
     AuditEvent,
     Decision,
     GraphEdge,
     GraphNode,
-    GraphStore,
     IdentifierUsage,
     Label,
+    LinkedComponent,
+    LookAlike,
+    Recorded,
     RingRecord,
+    ScoringSnapshot,
     Subgraph,
 )
-
-RELATIONSHIP_OF_KIND: dict[str, str] = {
-    "device": "USED_DEVICE",
-    "phone": "GAVE_PHONE",
-    "email": "GAVE_EMAIL",
-    "employer": "GAVE_EMPLOYER",
-    "address": "GAVE_ADDRESS",
-    "ip": "USED_IP",
-    "bank_account": "GAVE_BANK_ACCOUNT",
-}
+from graph.vocabulary import HUB_LIMIT, RELATIONSHIP_OF_KIND, applicant_node, node_kind
 
 _COLUMNS = ", ".join(("application_id", "applicant_key", "applicant_display", "ts", "identifiers", *SCALAR_PROPS))
 _MARKS = ", ".join("?" * (5 + len(SCALAR_PROPS)))
@@ -246,17 +237,45 @@ class EmbeddedStore(GraphStore):
             if not fresh:
                 return 0
             rows = [self._to_row(a) for a in fresh.values()]
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
+            with self._transaction("write"):
                 self._db.executemany(f"INSERT INTO applications ({_COLUMNS}) VALUES ({_MARKS})", rows)
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._db.execute("ROLLBACK")
-                raise StoreUnavailable(f"write failed: {exc}") from exc
             for app in fresh.values():
                 self._index(app)
             self._settle_touched(fresh.values())
             return len(fresh)
+
+    def record_assessment(self, app: NormalisedApplication, decision: Decision, audit: AuditEntry) -> Recorded:
+        with self._lock:
+            known = self._apps.get(app.application_id)
+            if known is not None:
+                if known.applicant_key != app.applicant_key:
+                    raise Conflict(f"application {app.application_id!r} is already stored for another applicant")
+                first = [d for d in self.decisions(app.application_id) if d.trigger == decision.trigger]
+                return Recorded(False, first[0] if first else None)
+            with self._transaction("write"):
+                self._db.execute(f"INSERT INTO applications ({_COLUMNS}) VALUES ({_MARKS})", self._to_row(app))
+                self._insert_decision(decision)
+                self._insert_audit(audit.at, audit.actor, audit.action, audit.subject, audit.detail)
+            self._index(app)
+            self._settle_touched([app])
+            return Recorded(True)
+
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[None]:
+        """One write transaction: committed whole, or rolled back on any error (so nothing
+        of a failed write stays pending for a later write to commit)."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"{what} failed: {exc}") from exc
+        try:
+            yield
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreUnavailable(f"{what} failed: {exc}") from exc
+            raise
 
     def _settle_touched(self, apps: Any) -> None:
         for app in apps:
@@ -324,6 +343,18 @@ class EmbeddedStore(GraphStore):
         with self._lock:
             return sorted(k for k in self._by_applicant if k < bound)
 
+    def applications_of(self, applicant_keys: Sequence[str]) -> dict[str, list[NormalisedApplication]]:
+        out: dict[str, list[NormalisedApplication]] = {}
+        for key in applicant_keys:
+            apps = self.applicant_applications(key)
+            if apps:
+                out[key] = apps
+        return out
+
+    def snapshot(self, app: NormalisedApplication, as_of: float, hub_limit: int) -> ScoringSnapshot:
+        with self._lock:
+            return snapshot.assemble(self, self.labels, app, as_of, hub_limit)
+
     def applicants_exist(self, applicant_keys: Sequence[str]) -> set[str]:
         return {k for k in applicant_keys if k in self._by_applicant}
 
@@ -340,7 +371,7 @@ class EmbeddedStore(GraphStore):
         return out
 
     def neighbourhood(self, node_id: str, depth: int, limit: int) -> Subgraph:
-        hub_limit = 50
+        hub_limit = HUB_LIMIT
         with self._lock:
             start: list[str]
             kind, _, key = node_id.partition(":")
@@ -428,6 +459,28 @@ class EmbeddedStore(GraphStore):
             ]
         yield from snapshot
 
+    def linked_components(
+        self, kinds: Sequence[str], max_identifier_applicants: int, min_size: int, exclude: Sequence[str] = ()
+    ) -> list[LinkedComponent]:
+        return in_process.linked_components(self.links(), kinds, max_identifier_applicants, min_size, exclude)
+
+    def look_alikes(
+        self,
+        kinds: Sequence[str],
+        max_identifier_applicants: int,
+        min_similarity: float,
+        min_shared: int = 2,
+        exclude: Sequence[str] = (),
+    ) -> list[LookAlike]:
+        return in_process.look_alikes(
+            self.links(), kinds, max_identifier_applicants, min_similarity, min_shared, exclude
+        )
+
+    def split_communities(
+        self, component: LinkedComponent, max_identifier_applicants: int, seed: int = 42
+    ) -> list[LinkedComponent]:
+        return in_process.split_communities(self.links(), component, max_identifier_applicants, seed)
+
     def stats(self) -> dict[str, int]:
         with self._lock:
             counts = {"applications": len(self._apps), "applicants": len(self._by_applicant)}
@@ -440,30 +493,24 @@ class EmbeddedStore(GraphStore):
 
     # -- rings, decisions, alerts, audit -------------------------------------------------------------
     def write_rings(self, run_id: str, at: float, rings: Sequence[RingRecord]) -> None:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._db.execute("UPDATE rings SET active = 0 WHERE active = 1")
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO rings VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            r.ring_id,
-                            r.run_id,
-                            at,
-                            r.score,
-                            json.dumps(r.features, sort_keys=True),
-                            json.dumps(list(r.identifiers)),
-                            json.dumps(r.lineage, sort_keys=True),
-                            json.dumps(list(r.members)),
-                        )
-                        for r in rings
-                    ],
-                )
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._db.execute("ROLLBACK")
-                raise StoreUnavailable(f"ring write failed: {exc}") from exc
+        with self._lock, self._transaction("ring write"):
+            self._db.execute("UPDATE rings SET active = 0 WHERE active = 1")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO rings VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.ring_id,
+                        r.run_id,
+                        at,
+                        r.score,
+                        json.dumps(r.features, sort_keys=True),
+                        json.dumps(list(r.identifiers)),
+                        json.dumps(r.lineage, sort_keys=True),
+                        json.dumps(list(r.members)),
+                    )
+                    for r in rings
+                ],
+            )
 
     @staticmethod
     def _ring(row: tuple[Any, ...]) -> RingRecord:
@@ -488,13 +535,16 @@ class EmbeddedStore(GraphStore):
         return self._ring(rows[0]) if rows else None
 
     def record_decision(self, decision: Decision) -> None:
-        d = decision
         with self._lock:
-            self._db.execute(
-                "INSERT INTO decisions (application_id, at, score, band, action, reasons, model_version, trigger) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (d.application_id, d.at, d.score, d.band, d.action, json.dumps(d.reasons), d.model_version, d.trigger),
-            )
+            self._insert_decision(decision)
+
+    def _insert_decision(self, decision: Decision) -> None:
+        d = decision
+        self._db.execute(
+            "INSERT INTO decisions (application_id, at, score, band, action, reasons, model_version, trigger) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (d.application_id, d.at, d.score, d.band, d.action, json.dumps(d.reasons), d.model_version, d.trigger),
+        )
 
     def decisions(self, application_id: str) -> list[Decision]:
         with self._lock:
@@ -535,11 +585,14 @@ class EmbeddedStore(GraphStore):
 
     def append_audit(self, at: float, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:
         with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-                (at, actor, action, subject, json.dumps(detail, sort_keys=True, default=str)),
-            )
-            return int(cur.lastrowid or 0)
+            return self._insert_audit(at, actor, action, subject, detail)
+
+    def _insert_audit(self, at: float, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:
+        cur = self._db.execute(
+            "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+            (at, actor, action, subject, json.dumps(detail, sort_keys=True, default=str)),
+        )
+        return int(cur.lastrowid or 0)
 
     def audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]:
         sql = "SELECT seq, at, actor, action, subject, detail FROM audit"

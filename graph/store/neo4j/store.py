@@ -7,7 +7,7 @@ The graph (DESIGN §3)::
     (:Application)-[:USED_DEVICE|GAVE_PHONE|... {ts, ord, applicant}]->(:Device|:Phone|... {key, display})
     (:Applicant)-[:MEMBER_OF {run_id}]->(:Ring {ring_id, run_id, active, ...})
     (:Label {node_id, status, by, at, reason})   one per labelled node, seen in the graph or not
-    (:Decision {seq, ...}) (:Alert {alert_id, ...}) (:AuditEvent {seq, ...}) (:Counter {name, value})
+    (:Decision {seq, ...}) (:Alert {alert_id, ...}) (:AuditEvent {seq, ...})   seq: time-ordered ids, no shared counter
     (:Setting {name, value})   store-wide settings (the PII key fingerprint)
 
 An identifier link carries the application's time (``ts``), its position in the
@@ -46,47 +46,42 @@ import neo4j
 from neo4j.exceptions import ClientError, ConstraintError, DriverError, Neo4jError
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from graph.embedded import RELATIONSHIP_OF_KIND
 from graph.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
-from graph.normalise import (
-    IDENTIFIER_KINDS,
-    NormalisedApplication,
-    applicant_node,
-    application_from_parts,
-    application_props,
-    node_kind,
-)
-from graph.store import (
+from graph.normalise import NormalisedApplication, application_from_parts, application_props
+from graph.store import snapshot
+from graph.store.contract import GraphStore
+from graph.store.records import (
     Alert,
+    AuditEntry,
     AuditEvent,
     Decision,
     GraphEdge,
     GraphNode,
-    GraphStore,
     IdentifierUsage,
     Label,
     LinkedComponent,
     LookAlike,
+    Recorded,
     RingRecord,
+    ScoringSnapshot,
     Subgraph,
     components_of,
     ranked_look_alikes,
+)
+from graph.vocabulary import (
+    HUB_LIMIT,
+    IDENTIFIER_KINDS,
+    KIND_OF_LABEL,
+    KIND_OF_RELATIONSHIP,
+    LABEL_OF_KIND,
+    RELATIONSHIP_OF_KIND,
+    applicant_node,
+    node_kind,
 )
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-LABEL_OF_KIND: dict[str, str] = {
-    "device": "Device",
-    "phone": "Phone",
-    "email": "Email",
-    "employer": "Employer",
-    "address": "Address",
-    "ip": "IP",
-    "bank_account": "BankAccount",
-}
-KIND_OF_LABEL: dict[str, str] = {label: kind for kind, label in LABEL_OF_KIND.items()}
-KIND_OF_RELATIONSHIP: dict[str, str] = {rel: kind for kind, rel in RELATIONSHIP_OF_KIND.items()}
 
 _UNIQUE: tuple[tuple[str, str], ...] = (
     ("Applicant", "key"),
@@ -97,7 +92,6 @@ _UNIQUE: tuple[tuple[str, str], ...] = (
     ("Alert", "alert_id"),
     ("Decision", "seq"),
     ("AuditEvent", "seq"),
-    ("Counter", "name"),
     ("Setting", "name"),
 )
 _INDEXED: tuple[tuple[str, str], ...] = (
@@ -122,7 +116,6 @@ SCHEMA: tuple[str, ...] = (
 _STATEMENT_ROWS = 5000
 _UPSERT_ATTEMPTS = 10
 BATCH_TIMEOUT = 900.0  # seconds: whole-graph reads of batch runs
-_HUB_LIMIT = 50  # identifiers with more applicants are not expanded past the start (as embedded)
 
 
 def _each_kind(branch: str) -> str:
@@ -383,12 +376,6 @@ MATCH (a:Applicant {{key: $key}})-[:MEMBER_OF]->(r:Ring {{active: true}}) USING 
 RETURN {_RING_FIELDS} ORDER BY r.ring_id LIMIT 1
 """
 
-_Q_NEXT_SEQ = """
-MERGE (c:Counter {name: $counter})
-SET c.value = coalesce(c.value, 0) + 1
-RETURN c.value AS seq
-"""
-
 _Q_RECORD_DECISION = """
 CREATE (:Decision {seq: $seq, application_id: $application_id, at: $at, score: $score, band: $band,
                    action: $action, reasons: $reasons, model_version: $model_version, trigger: $trigger})
@@ -594,6 +581,31 @@ def _ring(record: neo4j.Record) -> RingRecord:
     )
 
 
+def new_seq() -> int:
+    """A sequence number for a decision or audit event: microseconds since the epoch and
+    12 random bits. Time-ordered and unique without a shared counter node, so writers
+    never queue on one lock (a rare clash is refused by the constraint and retried)."""
+    return (time.time_ns() // 1000) << 12 | random.getrandbits(12)
+
+
+def _decision_params(d: Decision) -> dict[str, Any]:
+    return {"application_id": d.application_id, "at": d.at, "score": d.score, "band": d.band,
+            "action": d.action, "reasons": json.dumps(d.reasons), "model_version": d.model_version,
+            "trigger": d.trigger}
+
+
+def _audit_params(e: AuditEntry) -> dict[str, Any]:
+    return {"at": e.at, "actor": e.actor, "action": e.action, "subject": e.subject, "detail": _json(e.detail)}
+
+
+def _decisions(tx: neo4j.ManagedTransaction, application_id: str) -> list[Decision]:
+    return [
+        Decision(r["application_id"], r["at"], r["score"], r["band"], r["action"], json.loads(r["reasons"]),
+                 r["model_version"], r["trigger"])
+        for r in tx.run(_Q_DECISIONS, application_id=application_id)
+    ]
+
+
 class _Outage:
     """Context manager turning driver errors into :class:`StoreUnavailable`."""
 
@@ -729,41 +741,68 @@ class Neo4jStore(GraphStore):
             elif known.applicant_key != app.applicant_key:
                 raise Conflict(f"application {app.application_id!r} is already stored for another applicant")
         rows = {app_id: _create_row(app) for app_id, app in batch.items()}
-        ids = list(batch)
 
         def work(tx: neo4j.ManagedTransaction) -> int:
-            stored: dict[str, str] = {}
-            for start in range(0, len(ids), _STATEMENT_ROWS):
-                for rec in tx.run(_Q_EXISTING, ids=ids[start : start + _STATEMENT_ROWS]):
-                    stored[rec["id"]] = rec["applicant"]
-            for app_id, applicant in stored.items():
-                if batch[app_id].applicant_key != applicant:
-                    raise Conflict(f"application {app_id!r} is already stored for another applicant")
-            fresh = [a for a in ids if a not in stored]
-            for start in range(0, len(fresh), _STATEMENT_ROWS):
-                chunk = [batch[a] for a in fresh[start : start + _STATEMENT_ROWS]]
-                # Sorted keys: concurrent writers lock shared nodes in the same order.
-                for kind, query in _Q_MERGE_IDENTIFIERS.items():
-                    nodes = {i.key: i.display for a in chunk for i in a.identifiers if i.kind == kind}
-                    if nodes:
-                        tx.run(query, nodes=sorted(nodes.items())).consume()
-                people = {a.applicant_key: a.applicant_display for a in chunk}
-                tx.run(_Q_MERGE_APPLICANTS, nodes=sorted(people.items())).consume()
-                tx.run(_Q_CREATE, rows=[rows[a.application_id] for a in chunk]).consume()
-            return len(fresh)
+            return len(self._create_applications(tx, batch, rows))
 
         # A concurrent writer may create one of these applications between our check and our
         # CREATE; the uniqueness constraint refuses ours and a fresh attempt sees theirs. Each
         # refusal means another writer committed, so a few attempts settle any realistic overlap.
-        timeout = self._timeout + 0.002 * len(rows)
+        return self._write_settled("upsert", work, self._timeout + 0.002 * len(rows))
+
+    def _write_settled(self, what: str, work: Callable[[neo4j.ManagedTransaction], T], timeout: float) -> T:
+        """A write retried when a concurrent writer's commit made a uniqueness constraint refuse
+        it (each refusal means another writer committed, so a few attempts settle any
+        realistic overlap; the next attempt sees what they wrote)."""
         for attempt in range(_UPSERT_ATTEMPTS):
             try:
-                return self._write("upsert", work, timeout)
+                return self._write(what, work, timeout)
             except ConstraintError as exc:
                 if attempt == _UPSERT_ATTEMPTS - 1:
-                    raise StoreUnavailable(f"neo4j: upsert kept colliding with concurrent writers: {exc}") from exc
+                    raise StoreUnavailable(f"neo4j: {what} kept colliding with concurrent writers: {exc}") from exc
                 time.sleep(random.uniform(0.0, 0.02 * 2**attempt))
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _create_applications(
+        tx: neo4j.ManagedTransaction, batch: dict[str, NormalisedApplication], rows: dict[str, list[Any]]
+    ) -> list[str]:
+        """Create the applications of ``batch`` not stored yet (inside the caller's
+        transaction); return their ids. Conflict when an id is stored for another applicant."""
+        ids = list(batch)
+        stored: dict[str, str] = {}
+        for start in range(0, len(ids), _STATEMENT_ROWS):
+            for rec in tx.run(_Q_EXISTING, ids=ids[start : start + _STATEMENT_ROWS]):
+                stored[rec["id"]] = rec["applicant"]
+        for app_id, applicant in stored.items():
+            if batch[app_id].applicant_key != applicant:
+                raise Conflict(f"application {app_id!r} is already stored for another applicant")
+        fresh = [a for a in ids if a not in stored]
+        for start in range(0, len(fresh), _STATEMENT_ROWS):
+            chunk = [batch[a] for a in fresh[start : start + _STATEMENT_ROWS]]
+            # Sorted keys: concurrent writers lock shared nodes in the same order.
+            for kind, query in _Q_MERGE_IDENTIFIERS.items():
+                nodes = {i.key: i.display for a in chunk for i in a.identifiers if i.kind == kind}
+                if nodes:
+                    tx.run(query, nodes=sorted(nodes.items())).consume()
+            people = {a.applicant_key: a.applicant_display for a in chunk}
+            tx.run(_Q_MERGE_APPLICANTS, nodes=sorted(people.items())).consume()
+            tx.run(_Q_CREATE, rows=[rows[a.application_id] for a in chunk]).consume()
+        return fresh
+
+    def record_assessment(self, app: NormalisedApplication, decision: Decision, audit: AuditEntry) -> Recorded:
+        batch = {app.application_id: app}
+        rows = {app.application_id: _create_row(app)}
+
+        def work(tx: neo4j.ManagedTransaction) -> Recorded:
+            if not self._create_applications(tx, batch, rows):
+                first = [d for d in _decisions(tx, app.application_id) if d.trigger == decision.trigger]
+                return Recorded(False, first[0] if first else None)
+            tx.run(_Q_RECORD_DECISION, seq=new_seq(), **_decision_params(decision)).consume()
+            tx.run(_Q_APPEND_AUDIT, seq=new_seq(), **_audit_params(audit)).consume()
+            return Recorded(True)
+
+        return self._write_settled("record_assessment", work, self._timeout)
 
     # -- point reads ------------------------------------------------------------------------------
     def application(self, application_id: str) -> NormalisedApplication | None:
@@ -836,6 +875,9 @@ class Neo4jStore(GraphStore):
                 display=r["display"],
             )
         return {nid: found[nid] for nid in dict.fromkeys(node_ids) if nid in found}
+
+    def snapshot(self, app: NormalisedApplication, as_of: float, hub_limit: int) -> ScoringSnapshot:
+        return snapshot.assemble(self, self.labels, app, as_of, hub_limit)
 
     def applicants_exist(self, applicant_keys: Sequence[str]) -> set[str]:
         if not applicant_keys:
@@ -933,11 +975,11 @@ class Neo4jStore(GraphStore):
                 for r in tx.run(
                     _Q_EXPAND_IDENTIFIERS,
                     ids=_by_kind(identifiers),
-                    hub_limit=_HUB_LIMIT,
+                    hub_limit=HUB_LIMIT,
                     open=sorted(starts),
                 ):
                     nid = f"{r['kind']}:{r['key']}"
-                    if r["applicants"] > _HUB_LIMIT:
+                    if r["applicants"] > HUB_LIMIT:
                         hubs.add(nid)
                     adjacency[nid] = sorted((applicant_node(who), ts) for who, ts in r["users"])
                 for nid in identifiers:
@@ -998,8 +1040,8 @@ class Neo4jStore(GraphStore):
             return [(r[0], r[1], r[2], r[3]) for r in tx.run(_Q_LINKS)]
 
         # A whole-graph read for batch work: bounded by the batch timeout, not the online one.
-        snapshot = self._read("links", work, max(self._timeout, BATCH_TIMEOUT))
-        yield from snapshot
+        every = self._read("links", work, max(self._timeout, BATCH_TIMEOUT))
+        yield from every
 
     def stats(self) -> dict[str, int]:
         record = self._fetch("stats", _Q_STATS)[0]
@@ -1178,46 +1220,15 @@ class Neo4jStore(GraphStore):
         records = self._fetch("ring_of", _Q_RING_OF, key=applicant_key)
         return _ring(records[0]) if records else None
 
-    def _append(self, what: str, counter: str, query: str, **params: Any) -> int:
-        """Create one node numbered from a counter, in the same transaction."""
-
-        def work(tx: neo4j.ManagedTransaction) -> int:
-            seq = int(tx.run(_Q_NEXT_SEQ, counter=counter).single(strict=True)["seq"])
-            tx.run(query, seq=seq, **params).consume()
-            return seq
-
-        return self._write(what, work)
-
     def record_decision(self, decision: Decision) -> None:
-        d = decision
-        self._append(
-            "record_decision",
-            "decision",
-            _Q_RECORD_DECISION,
-            application_id=d.application_id,
-            at=d.at,
-            score=d.score,
-            band=d.band,
-            action=d.action,
-            reasons=json.dumps(d.reasons),
-            model_version=d.model_version,
-            trigger=d.trigger,
+        params = _decision_params(decision)
+        self._write_settled(
+            "record_decision", lambda tx: tx.run(_Q_RECORD_DECISION, seq=new_seq(), **params).consume(),
+            self._timeout,
         )
 
     def decisions(self, application_id: str) -> list[Decision]:
-        return [
-            Decision(
-                r["application_id"],
-                r["at"],
-                r["score"],
-                r["band"],
-                r["action"],
-                json.loads(r["reasons"]),
-                r["model_version"],
-                r["trigger"],
-            )
-            for r in self._fetch("decisions", _Q_DECISIONS, application_id=application_id)
-        ]
+        return self._read("decisions", lambda tx: _decisions(tx, application_id))
 
     def add_alert(self, alert: Alert) -> None:
         a = alert
@@ -1261,16 +1272,14 @@ class Neo4jStore(GraphStore):
             raise NotFound("alert", alert_id)
 
     def append_audit(self, at: float, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:
-        return self._append(
-            "append_audit",
-            "audit",
-            _Q_APPEND_AUDIT,
-            at=at,
-            actor=actor,
-            action=action,
-            subject=subject,
-            detail=_json(detail),
-        )
+        params = _audit_params(AuditEntry(at, actor, action, subject, detail))
+
+        def work(tx: neo4j.ManagedTransaction) -> int:
+            seq = new_seq()
+            tx.run(_Q_APPEND_AUDIT, seq=seq, **params).consume()
+            return seq
+
+        return self._write_settled("append_audit", work, self._timeout)
 
     def audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]:
         return [

@@ -5,7 +5,7 @@ by Cypher and commit costs on the server: about 2k applications/s on a
 2-core machine. For the first load of a large history Neo4j's own answer is
 the offline importer, which writes store files directly. This module turns
 applications into the importer's CSV files with exactly the graph that
-:meth:`graph.neo4j_store.Neo4jStore.upsert` writes (same labels, types,
+:meth:`graph.store.neo4j.store.Neo4jStore.upsert` writes (same labels, types,
 property names and types, first-seen identifier display, last-seen applicant
 display, re-sent applications skipped, an application id reused for another
 applicant refused): the same store contract, reached by another road.
@@ -41,9 +41,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from graph.errors import Conflict, InvalidInput
-from graph.neo4j_store import LABEL_OF_KIND, RELATIONSHIP_OF_KIND, epoch_parts
 from graph.normalise import SCALAR_PROPS, NormalisedApplication
 from graph.store import PII_KEY_SETTING
+from graph.store.neo4j.store import epoch_parts
+from graph.vocabulary import LABEL_OF_KIND, RELATIONSHIP_OF_KIND
 
 MANIFEST = "import.json"
 FORMAT_VERSION = 1

@@ -1,0 +1,1 @@
+"""The Neo4j backend: queries, the store, GDS projections and the offline import set."""
