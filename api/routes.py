@@ -158,7 +158,7 @@ def node(node_id: str, desk: Desk, _: Investigator) -> dict[str, Any]:
         body["applicants"] = usage.applicants if usage else 0
         body["applications"] = usage.applications if usage else 0
         body["applications_30d"] = len(usage.recent) if usage else 0
-        body["hub"] = bool(usage and usage.applicants > desk.scorer.config.params.expand_limit)
+        body["hub"] = bool(usage and usage.applicants > desk.scorer.config.params.hub_limit)
     label = desk.store.labels([node_id]).get(node_id)
     body["label"] = asdict(label) if label else None
     return body
@@ -171,7 +171,8 @@ def lookup(body: LookupRequest, desk: Desk, actor: Investigator) -> dict[str, An
     display = desk.store.node_display([node]).get(node)
     if display is None:
         raise NotFound(body.kind, node)
-    usage = desk.store.identifier_usage([node], desk.now() + 1, 30 * 86400.0, 50).get(node)
+    hub_limit = desk.scorer.config.params.hub_limit
+    usage = desk.store.identifier_usage([node], desk.now() + 1, 30 * 86400.0, hub_limit).get(node)
     label = desk.store.labels([node]).get(node)
     return {"node_id": node, "kind": body.kind, "display": display,
             "applicants": usage.applicants if usage else None,

@@ -10,7 +10,7 @@ timed; the load time is printed), then time
   measuring, scoring, ids and lineage, writing the rings),
 - a re-run on the unchanged graph (finds the same rings and writes nothing),
 - the naive baselines for the component step, over the same links with the
-  same rules (kinds, 2..expand_limit applicants per identifier): networkx
+  same rules (kinds, 2..hub_limit applicants per identifier): networkx
   ``connected_components`` on the applicant-identifier graph, and a
   pure-Python union-find.
 
@@ -124,7 +124,7 @@ def bench(n: int, seed: int, cache: Path | None, workers: int, graph_url: str | 
     with loaded_store(n, seed, cache, workers, graph_url) as store:
         counts = store.stats()
         print(f"  store: {counts['applicants']:,} applicants, {counts['applications']:,} applications")
-        limit = DetectorParams().expand_limit
+        limit = DetectorParams().hub_limit
         params = RingParams()
 
         started = time.perf_counter()

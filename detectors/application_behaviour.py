@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 
-from detectors.signals import DAY, HOUR, Observation, ScoringContext
-from graph.vocabulary import node_kind
+from detectors.signals import Observation, ScoringContext
+from graph.vocabulary import DAY, HOUR, node_kind
 
 NAME = "application_behaviour"
 

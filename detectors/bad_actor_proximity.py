@@ -9,7 +9,7 @@ applicants and identifiers it reaches with the shortest path to each.
 from __future__ import annotations
 
 from detectors.signals import Observation, ScoringContext
-from graph.vocabulary import applicant_node
+from graph.vocabulary import BLOCKING_STATUSES, CONFIRMED_FRAUD, applicant_node
 
 NAME = "bad_actor_proximity"
 
@@ -37,23 +37,24 @@ def observe(ctx: ScoringContext) -> list[Observation]:
             label = labels.get(nid)
             if label is None:
                 continue
-            if label.status == "confirmed_fraud":
+            if label.status == CONFIRMED_FRAUD:
                 found.append((hops, nid))
-            elif label.status in ("allow_listed", "cleared"):
+            elif label.status in BLOCKING_STATUSES:
                 blocked.add(nid)
         if hops == ctx.params.max_hops:
             break
         if frontier[0].startswith("applicant:"):
             keys = [n.split(":", 1)[1] for n in frontier if n not in blocked]
             nxt: list[str] = []
-            for key, ids in sorted(ctx.store.applicant_identifiers(keys, ctx.as_of).items()):
+            for key, ids in sorted(ctx.neighbours(keys).items()):
                 for nid in ids:
                     if nid not in parent:
                         parent[nid] = applicant_node(key)
                         nxt.append(nid)
         else:
             open_ids = [n for n in frontier if n not in blocked]
-            usage = ctx.store.identifier_usage(open_ids, ctx.as_of, 0.0, ctx.params.hub_limit)
+            usage = ctx.usage() if hops == 1 else ctx.far_usage(open_ids)
+            usage = {n: usage[n] for n in open_ids if n in usage}
             nxt = []
             for nid in sorted(usage):
                 for member in usage[nid].members:
@@ -66,7 +67,7 @@ def observe(ctx: ScoringContext) -> list[Observation]:
 
     direct = [n for h, n in found if h == 1]
     fraud_people = sorted((h, n) for h, n in found if n.startswith("applicant:"))
-    is_flagged = own_label is not None and own_label.status == "confirmed_fraud"
+    is_flagged = own_label is not None and own_label.status == CONFIRMED_FRAUD
     nearest = min((h for h, _ in found), default=0)
     # Sharing an identifier with a fraudster (2 hops) is 1.0; two people away (4 hops) 0.5.
     proximity = max((min(1.0, 2.0 / h) for h, n in fraud_people if h > 1), default=0.0)

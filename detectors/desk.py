@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from detectors.score import Scorer, ScoreResult
 from detectors.signals import Signal
-from graph.errors import Conflict, InvalidInput, NotFound
+from graph.errors import InvalidInput, NotFound
 from graph.normalise import NormalisedApplication, Normaliser
 from graph.records import ApplicationRecord
-from graph.store import Alert, Decision, GraphStore, Label
+from graph.store import Alert, AuditEntry, Decision, GraphStore, Label
 from graph.vocabulary import LABEL_STATUSES, applicant_node, node_kind
 
 ALERT_TIERS: dict[str, str] = {"medium": "watch", "high": "investigate", "critical": "freeze_recommended"}
@@ -69,26 +69,24 @@ class FraudDesk:
         Re-sending a stored application returns its first decision and writes nothing.
         """
         app = self.normalise(record)
-        if persist:
-            known = self.store.application(app.application_id)
-            if known is not None:
-                if known.applicant_key != app.applicant_key:
-                    raise Conflict(f"application {app.application_id!r} is already stored for another applicant")
-                history = [d for d in self.store.decisions(app.application_id) if d.trigger == "application"]
-                if history:
-                    return Assessment(self._replay(known, history[0]), stored=False, replayed=True)
         result = self.scorer.score(self.store, app)
         if not persist:
             return Assessment(result, stored=False)
-        self.store.upsert([app])
         at = self.now()
-        self.store.record_decision(decision_of(result, at, "application"))
-        self.store.append_audit(
+        audit = AuditEntry(
             at, actor, "score", app.node_id,
             {"score": round(result.score, 6), "band": result.band, "action": result.action,
              "model": result.model_version, "reasons": [r.code for r in result.reasons]},
         )
-        return Assessment(result, stored=True)
+        # One write: the application, its decision and its audit event, with the check for
+        # an id already stored inside the same transaction (concurrent re-sends store once).
+        done = self.store.record_assessment(app, decision_of(result, at, "application"), audit)
+        if done.stored:
+            return Assessment(result, stored=True)
+        if done.first is None:
+            # Stored by a bulk load, never scored online: nothing to replay, score as of now.
+            return Assessment(result, stored=False)
+        return Assessment(self._replay(app, done.first), stored=False, replayed=True)
 
     @staticmethod
     def _replay(app: NormalisedApplication, decision: Decision) -> ScoreResult:
@@ -152,7 +150,7 @@ class FraudDesk:
     # -- monitoring ----------------------------------------------------------------------
     def affected_by(self, node_ids: Sequence[str]) -> list[str]:
         """Existing applicants within two hops of the given nodes over specific identifiers."""
-        limit = self.scorer.config.params.expand_limit
+        limit = self.scorer.config.params.hub_limit
         now = self.now() + 1.0
         applicants: set[str] = set()
         idents: set[str] = set()

@@ -96,7 +96,7 @@ def load_config(path: Path | str | None = None) -> ScoringConfig:
             min_contribution=float(raw["reasons"]["min_contribution"]),
             policy_min_weights={k: float(v) for k, v in (raw.get("policy_min_weights") or {}).items()},
         )
-    except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
+    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
         raise ModelError(f"cannot read scoring config {source}: {exc}") from exc
 
 

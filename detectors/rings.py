@@ -5,7 +5,7 @@ same device, phone, e-mail, bank account or address) whose shape and
 behaviour look coordinated rather than familial. A run:
 
 1. projects applicants linked through identifiers of :attr:`RingParams.kinds`
-   used by 2..``expand_limit`` applicants (the online scorer's hub limit: a
+   used by 2..``hub_limit`` applicants (the online scorer's hub limit: a
    store kiosk is counted, never linked), leaving out identifiers an
    investigator allow-listed or cleared (``store.linked_components``);
 2. splits components larger than ``max_ring_size`` into Louvain communities
@@ -74,12 +74,12 @@ from itertools import combinations
 from typing import Any
 
 from detectors.model import load_config
-from detectors.signals import DAY, DetectorParams
+from detectors.signals import DetectorParams
 from graph.errors import Conflict, InvalidInput
 from graph.memory import collector_paused
 from graph.normalise import NormalisedApplication
 from graph.store import GraphStore, Label, LinkedComponent, LookAlike, RingRecord
-from graph.vocabulary import IDENTIFIER_KINDS, applicant_node, node_kind
+from graph.vocabulary import DAY, IDENTIFIER_KINDS, applicant_node, node_kind
 
 NAME = "rings"
 RING_KINDS: tuple[str, ...] = ("device", "phone", "email", "bank_account", "address")
@@ -591,7 +591,7 @@ def _run(
 
     at = float(clock())
     run_id = run_id or new_run_id(at)
-    limit = detector.expand_limit
+    limit = detector.hub_limit
     previous = store.rings()
     labels = store.labels()
     exclude = sorted(n for n, lab in labels.items()

@@ -1,10 +1,11 @@
 """From observations to a score with a band, an action and reasons.
 
->>> from graph.store.embedded.store import EmbeddedStore
 >>> from graph.normalise import NormalisedApplication
+>>> from graph.store.records import ScoringSnapshot
 >>> scorer = Scorer.default()
 >>> app = NormalisedApplication("A-1", 1.7e9, "k" * 24, "masked", ())
->>> result = scorer.score(EmbeddedStore("memory://"), app)
+>>> empty = ScoringSnapshot(app.applicant_key, app.ts, (), {}, {}, {}, {}, ())
+>>> result = scorer.score_snapshot(empty, app)
 >>> result.band, result.action
 ('low', 'approve')
 """
@@ -21,7 +22,8 @@ from detectors import application_behaviour, bad_actor_proximity, shared_identif
 from detectors.model import FEATURES, Model, ScoringConfig, load_config, load_model
 from detectors.signals import Observation, ScoringContext, Signal
 from graph.normalise import NormalisedApplication
-from graph.store import GraphStore
+from graph.store.reader import GraphReader
+from graph.store.records import ScoringSnapshot
 
 Detector = Callable[[ScoringContext], list[Observation]]
 
@@ -72,10 +74,19 @@ class Scorer:
     def default(cls, config_path: Path | str | None = None, model_path: Path | str | None = None) -> Scorer:
         return cls(load_config(config_path), load_model(model_path))
 
+    def read(self, store: GraphReader, app: NormalisedApplication, as_of: float | None = None) -> ScoringSnapshot:
+        """The one store read a score needs: ``app``'s neighbourhood as of ``as_of``
+        (default: its submission)."""
+        return store.snapshot(app, app.ts if as_of is None else as_of, self.config.params.hub_limit)
+
     def observe(
-        self, store: GraphStore, app: NormalisedApplication, as_of: float | None = None
+        self, store: GraphReader, app: NormalisedApplication, as_of: float | None = None
     ) -> list[tuple[str, Observation]]:
-        ctx = ScoringContext(store, app, self.config.params, as_of)
+        return self.observe_snapshot(self.read(store, app, as_of), app)
+
+    def observe_snapshot(self, snapshot: ScoringSnapshot, app: NormalisedApplication) -> list[tuple[str, Observation]]:
+        """Every detector's observations, computed only from ``snapshot``."""
+        ctx = ScoringContext(snapshot, app, self.config.params)
         out = []
         for name, detect in DETECTORS:
             if name in self.disabled:
@@ -131,12 +142,15 @@ class Scorer:
             as_of=as_of,
         )
 
-    def score(self, store: GraphStore, app: NormalisedApplication, as_of: float | None = None) -> ScoreResult:
+    def score(self, store: GraphReader, app: NormalisedApplication, as_of: float | None = None) -> ScoreResult:
         """Score ``app`` with what the store held before ``as_of`` (default: its submission)."""
-        when = app.ts if as_of is None else as_of
-        return self.result(app, self.weigh(self.observe(store, app, when)), when)
+        return self.score_snapshot(self.read(store, app, as_of), app)
 
-    def features(self, store: GraphStore, app: NormalisedApplication, as_of: float | None = None) -> list[float]:
+    def score_snapshot(self, snapshot: ScoringSnapshot, app: NormalisedApplication) -> ScoreResult:
+        """Score ``app`` from a snapshot already read."""
+        return self.result(app, self.weigh(self.observe_snapshot(snapshot, app)), snapshot.as_of)
+
+    def features(self, store: GraphReader, app: NormalisedApplication, as_of: float | None = None) -> list[float]:
         """Strengths in :data:`FEATURES` order (for training and evaluation)."""
         by_code = {s.code: s.strength for s in self.weigh(self.observe(store, app, as_of))}
         return [by_code.get(f, 0.0) for f in FEATURES]

@@ -3,7 +3,7 @@
 A shared identifier is evidence in proportion to its *specificity*: a device
 shared by three strangers is strong, a phone shared by a household weaker
 (it ages: household members apply months apart), an employer shared by
-thousands is nothing. Identifiers used by more than ``expand_limit``
+thousands is nothing. Identifiers used by more than ``hub_limit``
 applicants are hubs: counted, never expanded. Allow-listed identifiers
 (kiosks, office IPs, households an investigator cleared) are ignored.
 
@@ -16,15 +16,15 @@ from __future__ import annotations
 import math
 from itertools import combinations
 
-from detectors.signals import DAY, Observation, ScoringContext
-from graph.vocabulary import applicant_node
+from detectors.signals import Observation, ScoringContext
+from graph.vocabulary import BLOCKING_STATUSES, CONFIRMED_FRAUD, DAY, applicant_node
 
 NAME = "shared_identifier_ring"
 RECENT = 14 * DAY
 
 
 def _allow_listed(ctx: ScoringContext, node_ids: list[str]) -> set[str]:
-    return {n for n, label in ctx.labels(node_ids).items() if label.status in ("allow_listed", "cleared")}
+    return {n for n, label in ctx.labels(node_ids).items() if label.status in BLOCKING_STATUSES}
 
 
 def observe(ctx: ScoringContext) -> list[Observation]:
@@ -58,9 +58,9 @@ def observe(ctx: ScoringContext) -> list[Observation]:
         and ctx.specificity(n, usage[n].applicants + 1) >= ctx.params.ring_min_specificity
     }
     if first_hop:
-        second_ids = ctx.store.applicant_identifiers(sorted(first_hop), ctx.as_of)
+        second_ids = ctx.neighbours(sorted(first_hop))
         more = sorted({n for ns in second_ids.values() for n in ns} - set(ids))
-        more_usage = ctx.store.identifier_usage(more, ctx.as_of, RECENT, ctx.params.expand_limit)
+        more_usage = ctx.far_usage(more)
         skipped2 = _allow_listed(ctx, sorted(more_usage))
         for nid in sorted(more_usage):
             use = more_usage[nid]
@@ -90,7 +90,7 @@ def observe(ctx: ScoringContext) -> list[Observation]:
         if who in ring and who != ctx.subject and ts >= ctx.as_of - RECENT
     })
     fraud = [m for m, lab in ctx.labels([applicant_node(m) for m in members]).items()
-             if lab.status == "confirmed_fraud"]
+             if lab.status == CONFIRMED_FRAUD]
     share = len(fraud) / len(members) if members else 0.0
 
     evidence_ids = sorted(shared, key=lambda s: -float(s["specificity"]))[:10]  # type: ignore[arg-type]

@@ -8,14 +8,13 @@ baselines and weighs them into a score (``Signal``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from graph.normalise import NormalisedApplication
-from graph.store import GraphStore, IdentifierUsage, Label
-
-DAY = 86400.0
-HOUR = 3600.0
+from graph.store.records import IdentifierUsage, Label, ScoringSnapshot
+from graph.vocabulary import HUB_LIMIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +44,7 @@ class Signal:
 class DetectorParams:
     """Graph-reading parameters shared by the detectors (from the config file)."""
 
-    expand_limit: int = 30
-    hub_limit: int = 30
+    hub_limit: int = HUB_LIMIT
     max_hops: int = 4
     ring_cap: int = 200
     kind_weight: dict[str, float] = field(
@@ -65,63 +63,54 @@ class DetectorParams:
     recency_days: float = 30.0
     recency_days_by_kind: dict[str, float] = field(default_factory=lambda: {"bank_account": 365.0})
 
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_hops <= 4:
+            # A scoring snapshot reaches four hops (applicant -> identifier -> applicant ->
+            # identifier -> applicant); a longer walk would silently stop there.
+            raise ValueError(f"max_hops must be 1 to 4, not {self.max_hops}")
+        if self.hub_limit < 1:
+            raise ValueError("hub_limit must be at least 1")
+
 
 class ScoringContext:
-    """One application being scored as of a time, with the store reads it needs
-    cached so that detectors do not repeat them."""
+    """One application being scored as of a time, over the store's snapshot of its
+    neighbourhood (one read): detectors compute from it and read nothing else."""
 
-    def __init__(
-        self,
-        store: GraphStore,
-        app: NormalisedApplication,
-        params: DetectorParams,
-        as_of: float | None = None,
-    ) -> None:
-        self.store = store
+    def __init__(self, snapshot: ScoringSnapshot, app: NormalisedApplication, params: DetectorParams) -> None:
+        self.snapshot = snapshot
         self.app = app
         self.params = params
-        self.as_of = app.ts if as_of is None else as_of
-        self._usage: dict[str, IdentifierUsage] | None = None
-        self._history: list[NormalisedApplication] | None = None
-        self._labels: dict[str, Label] = {}
-        self._identifiers: tuple[str, ...] | None = None
+        self.as_of = snapshot.as_of
 
     @property
     def subject(self) -> str:
         return self.app.applicant_key
 
     def identifiers(self) -> tuple[str, ...]:
-        """This application's identifiers and those the applicant used before."""
-        if self._identifiers is None:
-            own = {i.node_id for i in self.app.identifiers}
-            earlier = self.store.applicant_identifiers([self.subject], self.as_of).get(self.subject, ())
-            self._identifiers = tuple(sorted(own.union(earlier)))
-        return self._identifiers
+        """This application's identifiers and those the applicant used before (hop 1)."""
+        return self.snapshot.identifiers
 
     def usage(self) -> dict[str, IdentifierUsage]:
-        """Usage (within 30 days for the recent list) of :meth:`identifiers`."""
-        if self._usage is None:
-            self._usage = self.store.identifier_usage(
-                self.identifiers(), self.as_of, 30 * DAY, self.params.expand_limit
-            )
-        return self._usage
+        """Usage of :meth:`identifiers` (uses within 30 days listed in ``recent``)."""
+        return self.snapshot.usage
+
+    def neighbours(self, applicant_keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """Identifiers used by hop-2 applicants (members of hop-1 identifiers)."""
+        known = self.snapshot.neighbours
+        return {k: known[k] for k in applicant_keys if known.get(k)}
+
+    def far_usage(self, node_ids: Iterable[str]) -> dict[str, IdentifierUsage]:
+        """Usage of hop-3 identifiers that are not hubs."""
+        known = self.snapshot.far_usage
+        return {n: known[n] for n in node_ids if n in known}
 
     def history(self) -> list[NormalisedApplication]:
         """The applicant's earlier applications, oldest first."""
-        if self._history is None:
-            self._history = [
-                a
-                for a in self.store.applicant_applications(self.subject, before=self.as_of)
-                if a.application_id != self.app.application_id
-            ]
-        return self._history
+        return list(self.snapshot.history)
 
-    def labels(self, node_ids: list[str] | tuple[str, ...]) -> dict[str, Label]:
-        missing = [n for n in node_ids if n not in self._labels]
-        if missing:
-            found = self.store.labels(missing)
-            self._labels.update(found)
-        return {n: self._labels[n] for n in node_ids if n in self._labels}
+    def labels(self, node_ids: Iterable[str]) -> dict[str, Label]:
+        known = self.snapshot.labels
+        return {n: known[n] for n in node_ids if n in known}
 
     def specificity(self, node_id: str, applicants: int) -> float:
         """How telling it is that ``applicants`` people share this identifier."""
