@@ -24,6 +24,7 @@ from graph.normalise import NormalisedApplication, Normaliser
 from graph.records import from_flat
 from graph.store import GraphStore, Label
 from graph.store.embedded.store import EmbeddedStore
+from graph.store.snapshot import assemble
 from graph.store.neo4j.store import Neo4jStore
 from graph.vocabulary import applicant_node
 
@@ -171,6 +172,21 @@ def test_node_display_and_existence_match(loaded: Loaded) -> None:
     )
     assert n.node_display(nodes) == e.node_display(nodes)
     assert n.applicants_exist([*keys, "nobody"]) == e.applicants_exist([*keys, "nobody"])
+
+
+def test_scoring_snapshots_match(loaded: Loaded) -> None:
+    """The one-query Neo4j snapshot, the embedded one and the assembly from point reads agree,
+    at each application's own time and later (when its own ring has grown around it)."""
+    e, n = loaded.both
+    sample = random.Random(11).sample(loaded.apps, 300)
+    limit = Scorer.default().config.params.hub_limit
+    for as_of in (None, _cut_points(loaded.apps)[2] + 1.0):
+        cases = [(a, a.ts if as_of is None else as_of) for a in sample]
+        got = _parallel(lambda c: n.snapshot(c[0], c[1], limit), cases)
+        for (app, when), snap in zip(cases, got, strict=True):
+            assert snap == e.snapshot(app, when, limit), app.application_id
+            assert snap == assemble(n, n.labels, app, when, limit), app.application_id
+    assert any(s.far_usage for s in got) and any(s.labels for s in got) and any(s.history for s in got)
 
 
 def _signals(result: ScoreResult) -> list[tuple[str, str, float]]:

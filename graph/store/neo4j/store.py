@@ -48,7 +48,6 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 
 from graph.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
 from graph.normalise import NormalisedApplication, application_from_parts, application_props
-from graph.store import snapshot
 from graph.store.contract import GraphStore
 from graph.store.records import (
     Alert,
@@ -75,6 +74,7 @@ from graph.vocabulary import (
     KIND_OF_RELATIONSHIP,
     LABEL_OF_KIND,
     RELATIONSHIP_OF_KIND,
+    USAGE_WINDOW,
     applicant_node,
     node_kind,
 )
@@ -233,6 +233,85 @@ WITH kind, i, applications, first_ts, last_ts, people, recent
 WHERE applications > 0
 RETURN kind, i.key AS key, i.display AS display, applications, first_ts, last_ts, size(people) AS applicants,
        CASE WHEN size(people) <= $expand_limit THEN people ELSE [] END AS members, recent
+"""
+
+# One round trip for a score: hop-1 identifiers (the application's own that exist, and
+# those the applicant used before), their usage, the hop-2 applicants with their
+# identifiers, the usage of non-hub hop-3 identifiers (hubs are found with a LIMIT, never
+# counted in full), every label on those nodes and the applicant's history. Each CALL
+# aggregates, so it yields one row also when it finds nothing.
+_USAGE_ROW = "[labels({n})[0], {n}.key, {n}.display, applications, first_ts, last_ts, {count}, {members}, recent]"
+_Q_SNAPSHOT = f"""
+CALL {{
+  CALL {{
+{_identifier_lookup("own")}
+  }}
+  RETURN i
+  UNION
+  MATCH (a:Applicant {{key: $key}})-[s:SUBMITTED]->(:Application)-[]->(i) USING INDEX a:Applicant(key)
+  WHERE s.ts < $as_of
+  RETURN i
+}}
+WITH collect(i) AS hop1
+CALL (hop1) {{
+  UNWIND hop1 AS i
+  CALL (i) {{
+    MATCH (i)<-[r]-() WHERE r.ts < $as_of
+    RETURN count(r) AS applications, min(r.ts) AS first_ts, max(r.ts) AS last_ts,
+           collect(DISTINCT r.applicant) AS people,
+           collect(CASE WHEN r.ts >= $since THEN [r.ts, r.applicant] END) AS recent
+  }}
+  WITH i, applications, first_ts, last_ts, people, recent WHERE applications > 0
+  RETURN collect({_USAGE_ROW.format(n="i", count="size(people)",
+                                    members="CASE WHEN size(people) <= $limit THEN people ELSE [] END")}) AS usage
+}}
+WITH hop1, usage,
+     [w IN reduce(acc = [], u IN usage | acc + u[7]) WHERE w <> $key] AS hop2
+CALL (hop2) {{
+  UNWIND hop2 AS who
+  WITH DISTINCT who
+  MATCH (b:Applicant {{key: who}})-[s:SUBMITTED]->(:Application)-[]->(j) USING INDEX b:Applicant(key)
+  WHERE s.ts < $as_of
+  WITH who, collect(DISTINCT [labels(j)[0], j.key]) AS used
+  RETURN collect([who, used]) AS neighbours
+}}
+CALL (hop2, hop1) {{
+  UNWIND hop2 AS who
+  WITH DISTINCT who
+  MATCH (b:Applicant {{key: who}})-[s:SUBMITTED]->(:Application)-[]->(j) USING INDEX b:Applicant(key)
+  WHERE s.ts < $as_of AND NOT j IN hop1
+  WITH DISTINCT j
+  CALL (j) {{
+    MATCH (j)<-[r]-() WHERE r.ts < $as_of
+    WITH DISTINCT r.applicant AS who LIMIT $over
+    RETURN collect(who) AS people
+  }}
+  WITH j, people WHERE size(people) <= $limit
+  CALL (j) {{
+    MATCH (j)<-[r]-() WHERE r.ts < $as_of
+    RETURN count(r) AS applications, min(r.ts) AS first_ts, max(r.ts) AS last_ts,
+           collect(CASE WHEN r.ts >= $since THEN [r.ts, r.applicant] END) AS recent
+  }}
+  RETURN collect({_USAGE_ROW.format(n="j", count="size(people)", members="people")}) AS far
+}}
+WITH hop1, usage, hop2, neighbours, far,
+     ['applicant:' + $key] + $own_ids + [x IN hop1 | $kinds[labels(x)[0]] + ':' + x.key]
+     + [w IN hop2 | 'applicant:' + w]
+     + reduce(acc = [], n IN neighbours | acc + [u IN n[1] | $kinds[u[0]] + ':' + u[1]])
+     + reduce(acc = [], f IN far | acc + [w IN f[7] | 'applicant:' + w]) AS nodes
+CALL (nodes) {{
+  UNWIND nodes AS id
+  WITH DISTINCT id
+  MATCH (l:Label {{node_id: id}}) USING INDEX l:Label(node_id)
+  RETURN collect([l.node_id, l.status, l.by, l.at, l.reason]) AS labels
+}}
+CALL () {{
+  MATCH (a:Applicant {{key: $key}})-[s:SUBMITTED]->(app:Application) USING INDEX a:Applicant(key)
+  WHERE s.ts < $as_of AND app.application_id <> $application_id
+  WITH app ORDER BY app.ts, app.application_id
+  RETURN collect([app {{.*}}, [(app)-[r]->(i) | [r.ord, type(r), i.key, i.display]]]) AS history
+}}
+RETURN [x IN hop1 | [labels(x)[0], x.key]] AS hop1, usage, neighbours, far, labels, history
 """
 
 _Q_APPLICANTS_EXIST = (
@@ -581,6 +660,18 @@ def _ring(record: neo4j.Record) -> RingRecord:
     )
 
 
+def _usage_rows(rows: list[list[Any]]) -> dict[str, IdentifierUsage]:
+    """Usage records from ``_USAGE_ROW`` lists."""
+    out: dict[str, IdentifierUsage] = {}
+    for label, key, display, applications, first_ts, last_ts, applicants, members, recent in rows:
+        nid = f"{KIND_OF_LABEL[label]}:{key}"
+        out[nid] = IdentifierUsage(
+            node_id=nid, applicants=applicants, applications=applications, first_ts=first_ts, last_ts=last_ts,
+            recent=tuple(sorted((ts, who) for ts, who in recent)), members=tuple(sorted(members)), display=display,
+        )
+    return out
+
+
 def new_seq() -> int:
     """A sequence number for a decision or audit event: microseconds since the epoch and
     12 random bits. Time-ordered and unique without a shared counter node, so writers
@@ -877,7 +968,30 @@ class Neo4jStore(GraphStore):
         return {nid: found[nid] for nid in dict.fromkeys(node_ids) if nid in found}
 
     def snapshot(self, app: NormalisedApplication, as_of: float, hub_limit: int) -> ScoringSnapshot:
-        return snapshot.assemble(self, self.labels, app, as_of, hub_limit)
+        """One query (``_Q_SNAPSHOT``); the same answer as :func:`graph.store.snapshot.assemble`."""
+        own = sorted({i.node_id for i in app.identifiers})
+        record = self._fetch(
+            "snapshot", _Q_SNAPSHOT, key=app.applicant_key, own=_by_kind(own), own_ids=own, as_of=as_of,
+            since=as_of - USAGE_WINDOW, limit=hub_limit, over=hub_limit + 1, application_id=app.application_id,
+            kinds=KIND_OF_LABEL,
+        )[0]
+        identifiers = tuple(sorted(set(own).union(f"{KIND_OF_LABEL[lab]}:{key}" for lab, key in record["hop1"])))
+        usage = _usage_rows(record["usage"])
+        neighbours = {
+            who: tuple(sorted(f"{KIND_OF_LABEL[lab]}:{key}" for lab, key in used))
+            for who, used in record["neighbours"]
+        }
+        labels = {r[0]: Label(*r) for r in record["labels"]}
+        return ScoringSnapshot(
+            applicant_key=app.applicant_key,
+            as_of=as_of,
+            identifiers=identifiers,
+            usage={n: usage[n] for n in identifiers if n in usage},
+            neighbours=dict(sorted(neighbours.items())),
+            far_usage=dict(sorted(_usage_rows(record["far"]).items())),
+            labels=dict(sorted(labels.items())),
+            history=tuple(_application(a, idents) for a, idents in record["history"]),
+        )
 
     def applicants_exist(self, applicant_keys: Sequence[str]) -> set[str]:
         if not applicant_keys:
