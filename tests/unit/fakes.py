@@ -1,0 +1,291 @@
+"""An in-memory fake of the store seams for unit tests of detectors and the desk.
+
+Every read is a plain scan over a list of applications: slow, obviously
+correct, and independent of both real backends. ``calls`` records each seam
+method called, the way the GDS client's unit tests record queries, so a test
+can assert what a component read (a score makes exactly one ``snapshot`` call).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from graph.errors import Conflict, NotFound
+from graph.normalise import Identifier, NormalisedApplication
+from graph.store import in_process
+from graph.store.contract import GraphStore
+from graph.store.records import (
+    Alert,
+    AuditEntry,
+    AuditEvent,
+    Decision,
+    GraphEdge,
+    GraphNode,
+    IdentifierUsage,
+    Label,
+    LinkedComponent,
+    LookAlike,
+    Recorded,
+    RingRecord,
+    ScoringSnapshot,
+    Subgraph,
+)
+from graph.store.snapshot import assemble
+from graph.vocabulary import RELATIONSHIP_OF_KIND, applicant_node, node_kind
+
+DAY = 86400.0
+T0 = 1_760_000_000.0
+
+
+def app(
+    app_id: str,
+    who: str,
+    ts: float,
+    *identifiers: str,
+    **props: Any,
+) -> NormalisedApplication:
+    """An application of applicant ``who`` at ``ts`` using identifiers given as ``kind:key``."""
+    idents = tuple(Identifier(node_kind(n), n.split(":", 1)[1], n.split(":", 1)[1][:3] + "***") for n in identifiers)
+    return NormalisedApplication(app_id, ts, who, f"{who[:2]}***", idents, **props)
+
+
+class FakeStore(GraphStore):
+    """Every seam over Python lists. Not thread-safe; not fast; not a backend."""
+
+    url = "fake://"
+
+    def __init__(self, applications: Sequence[NormalisedApplication] = ()) -> None:
+        self.apps: dict[str, NormalisedApplication] = {}
+        self.label_book: dict[str, Label] = {}
+        self.decision_log: list[Decision] = []
+        self.alert_book: dict[str, Alert] = {}
+        self.audit_log: list[AuditEvent] = []
+        self.settings: dict[str, str] = {}
+        self.ring_book: list[RingRecord] = []
+        self.calls: list[str] = []
+        self.fail_writes = False
+        self._seq = itertools.count(1)
+        self.upsert(applications)
+        self.calls.clear()
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+
+    # -- reader ------------------------------------------------------------------------
+    def snapshot(self, app: NormalisedApplication, as_of: float, hub_limit: int) -> ScoringSnapshot:
+        self._call("snapshot")
+        calls = len(self.calls)
+        try:
+            return assemble(self, self.labels, app, as_of, hub_limit)
+        finally:
+            del self.calls[calls:]  # the assembly's own point reads are not the caller's
+
+    def _before(self, as_of: float) -> list[NormalisedApplication]:
+        return sorted((a for a in self.apps.values() if a.ts < as_of), key=lambda a: (a.ts, a.application_id))
+
+    def application(self, application_id: str) -> NormalisedApplication | None:
+        self._call("application")
+        return self.apps.get(application_id)
+
+    def applicant_applications(self, applicant_key: str, before: float | None = None) -> list[NormalisedApplication]:
+        self._call("applicant_applications")
+        return [a for a in self._before(float("inf") if before is None else before) if a.applicant_key == applicant_key]
+
+    def applications_of(self, applicant_keys: Sequence[str]) -> dict[str, list[NormalisedApplication]]:
+        self._call("applications_of")
+        out = {k: [a for a in self._before(float("inf")) if a.applicant_key == k] for k in applicant_keys}
+        return {k: v for k, v in out.items() if v}
+
+    def applicants_below(self, bound: str) -> list[str]:
+        self._call("applicants_below")
+        return sorted({a.applicant_key for a in self.apps.values() if a.applicant_key < bound})
+
+    def applicant_identifiers(self, applicant_keys: Sequence[str], as_of: float) -> dict[str, tuple[str, ...]]:
+        self._call("applicant_identifiers")
+        out: dict[str, tuple[str, ...]] = {}
+        for key in applicant_keys:
+            used = {i.node_id for a in self._before(as_of) if a.applicant_key == key for i in a.identifiers}
+            if used:
+                out[key] = tuple(sorted(used))
+        return out
+
+    def identifier_usage(
+        self, node_ids: Sequence[str], as_of: float, window: float, hub_limit: int
+    ) -> dict[str, IdentifierUsage]:
+        self._call("identifier_usage")
+        out: dict[str, IdentifierUsage] = {}
+        for nid in dict.fromkeys(node_ids):
+            uses = [(a.ts, a.applicant_key, i.display) for a in self._before(as_of) for i in a.identifiers
+                    if i.node_id == nid]
+            if not uses:
+                continue
+            people = sorted({who for _, who, _ in uses})
+            out[nid] = IdentifierUsage(
+                node_id=nid, applicants=len(people), applications=len(uses), first_ts=uses[0][0],
+                last_ts=uses[-1][0], recent=tuple(sorted((t, w) for t, w, _ in uses if t >= as_of - window)),
+                members=tuple(people) if len(people) <= hub_limit else (), display=uses[0][2],
+            )
+        return out
+
+    def applicants_exist(self, applicant_keys: Sequence[str]) -> set[str]:
+        self._call("applicants_exist")
+        known = {a.applicant_key for a in self.apps.values()}
+        return {k for k in applicant_keys if k in known}
+
+    def node_display(self, node_ids: Sequence[str]) -> dict[str, str]:
+        self._call("node_display")
+        out: dict[str, str] = {}
+        for a in self._before(float("inf")):
+            out.setdefault(applicant_node(a.applicant_key), a.applicant_display)
+            out.setdefault(a.node_id, a.application_id)
+            for i in a.identifiers:
+                out.setdefault(i.node_id, i.display)
+        return {n: out[n] for n in node_ids if n in out}
+
+    def neighbourhood(self, node_id: str, depth: int, limit: int) -> Subgraph:
+        self._call("neighbourhood")
+        edges = {(applicant_node(a.applicant_key), i.node_id) for a in self.apps.values() for i in a.identifiers}
+        seen = {node_id}
+        frontier = {node_id}
+        for _ in range(depth):
+            frontier = {t for s, t in edges if s in frontier} | {s for s, t in edges if t in frontier}
+            frontier -= seen
+            seen |= frontier
+        display = self.node_display(sorted(seen))
+        nodes = [GraphNode(n, node_kind(n), display.get(n, "")) for n in sorted(seen) if n in display]
+        links = [GraphEdge(s, t, RELATIONSHIP_OF_KIND[node_kind(t)]) for s, t in sorted(edges) if {s, t} <= seen]
+        return Subgraph(nodes, links)
+
+    def stats(self) -> dict[str, int]:
+        self._call("stats")
+        return {"applications": len(self.apps), "applicants": len({a.applicant_key for a in self.apps.values()}),
+                "labels": len(self.label_book), "rings": len(self.ring_book)}
+
+    # -- writer ------------------------------------------------------------------------
+    def _check(self, app: NormalisedApplication) -> bool:
+        known = self.apps.get(app.application_id)
+        if known is not None and known.applicant_key != app.applicant_key:
+            raise Conflict(f"application {app.application_id!r} is already stored for another applicant")
+        return known is None
+
+    def upsert(self, applications: Sequence[NormalisedApplication]) -> int:
+        self._call("upsert")
+        fresh = [a for a in applications if self._check(a)]
+        self.apps.update((a.application_id, a) for a in fresh)
+        return len(fresh)
+
+    def record_assessment(self, app: NormalisedApplication, decision: Decision, audit: AuditEntry) -> Recorded:
+        self._call("record_assessment")
+        if self.fail_writes:
+            from graph.errors import StoreUnavailable
+
+            raise StoreUnavailable("fake: writes are failing")
+        if not self._check(app):
+            first = [d for d in self.decision_log if d.application_id == app.application_id
+                     and d.trigger == decision.trigger]
+            return Recorded(False, first[0] if first else None)
+        self.apps[app.application_id] = app
+        self.decision_log.append(decision)
+        self.append_audit(audit.at, audit.actor, audit.action, audit.subject, audit.detail)
+        return Recorded(True)
+
+    # -- case log ----------------------------------------------------------------------
+    def record_decision(self, decision: Decision) -> None:
+        self._call("record_decision")
+        self.decision_log.append(decision)
+
+    def decisions(self, application_id: str) -> list[Decision]:
+        self._call("decisions")
+        return [d for d in self.decision_log if d.application_id == application_id]
+
+    def set_label(self, label: Label) -> None:
+        self._call("set_label")
+        self.label_book[label.node_id] = label
+
+    def remove_label(self, node_id: str) -> None:
+        self._call("remove_label")
+        self.label_book.pop(node_id, None)
+
+    def labels(self, node_ids: Sequence[str] | None = None) -> dict[str, Label]:
+        self._call("labels")
+        if node_ids is None:
+            return dict(self.label_book)
+        return {n: self.label_book[n] for n in node_ids if n in self.label_book}
+
+    def add_alert(self, alert: Alert) -> None:
+        self._call("add_alert")
+        self.alert_book.setdefault(alert.alert_id, alert)
+
+    def alerts(self, status: str | None = None, limit: int = 100) -> list[Alert]:
+        self._call("alerts")
+        found = [a for a in self.alert_book.values() if status is None or a.status == status]
+        return sorted(found, key=lambda a: (-a.at, a.alert_id))[:limit]
+
+    def set_alert_status(self, alert_id: str, status: str) -> None:
+        self._call("set_alert_status")
+        alert = self.alert_book.get(alert_id)
+        if alert is None:
+            raise NotFound("alert", alert_id)
+        from dataclasses import replace
+
+        self.alert_book[alert_id] = replace(alert, status=status)
+
+    def append_audit(self, at: float, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:
+        self._call("append_audit")
+        seq = next(self._seq)
+        self.audit_log.append(AuditEvent(seq, at, actor, action, subject, detail))
+        return seq
+
+    def audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]:
+        self._call("audit")
+        return [e for e in reversed(self.audit_log) if subject is None or e.subject == subject][:limit]
+
+    def setting(self, name: str) -> str | None:
+        return self.settings.get(name)
+
+    def put_setting(self, name: str, value: str) -> None:
+        self.settings[name] = value
+
+    # -- batch -------------------------------------------------------------------------
+    def links(self) -> Iterator[tuple[str, str, float, float]]:
+        spans: dict[tuple[str, str], list[float]] = {}
+        for a in self.apps.values():
+            for i in a.identifiers:
+                span = spans.setdefault((a.applicant_key, i.node_id), [a.ts, a.ts])
+                span[0], span[1] = min(span[0], a.ts), max(span[1], a.ts)
+        yield from ((k, n, s[0], s[1]) for (k, n), s in sorted(spans.items()))
+
+    def linked_components(
+        self, kinds: Sequence[str], max_identifier_applicants: int, min_size: int, exclude: Sequence[str] = ()
+    ) -> list[LinkedComponent]:
+        return in_process.linked_components(self.links(), kinds, max_identifier_applicants, min_size, exclude)
+
+    def look_alikes(
+        self, kinds: Sequence[str], max_identifier_applicants: int, min_similarity: float, min_shared: int = 2,
+        exclude: Sequence[str] = (),
+    ) -> list[LookAlike]:
+        return in_process.look_alikes(self.links(), kinds, max_identifier_applicants, min_similarity, min_shared,
+                                      exclude)
+
+    def split_communities(
+        self, component: LinkedComponent, max_identifier_applicants: int, seed: int = 42
+    ) -> list[LinkedComponent]:
+        return in_process.split_communities(self.links(), component, max_identifier_applicants, seed)
+
+    def write_rings(self, run_id: str, at: float, rings: Sequence[RingRecord]) -> None:
+        self.ring_book = list(rings)
+
+    def rings(self) -> list[RingRecord]:
+        return list(self.ring_book)
+
+    def ring_of(self, applicant_key: str) -> RingRecord | None:
+        return next((r for r in self.ring_book if applicant_key in r.members), None)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def ping(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,133 @@
+"""The fraud desk on the fake store: one write per stored application, replays,
+labels with their audit trail, and monitoring that alerts only whom a change reaches."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from api.routes import EXAMPLE
+from detectors.desk import ALERT_TIERS, FraudDesk
+from detectors.score import Scorer
+from graph.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
+from graph.normalise import Normaliser
+from graph.records import ApplicationRecord, parse_record
+from tests.unit.fakes import FakeStore
+
+NOW = 1_795_300_000.0  # a day after the applications below
+BANDS = ("low", "medium", "high", "critical")
+
+
+def record(n: int, **changes: Any) -> ApplicationRecord:
+    body = copy.deepcopy(EXAMPLE)
+    body["application_id"] = f"APP-{n:06d}"
+    body["applicant"]["national_id"] = f"1101011990030{n:05d}"
+    body["email"] = f"person{n}@example.com"
+    body["phone"] = f"+86 138 0000 {n:04d}"
+    body["device"] = {"fingerprint": f"dfp-{n}"}
+    body["submitted_at"] = f"2026-11-20T10:{n:02d}:00Z"
+    body.update(changes)
+    return parse_record(body)
+
+
+@pytest.fixture()
+def store() -> FakeStore:
+    return FakeStore()
+
+
+@pytest.fixture()
+def desk(store: FakeStore) -> FraudDesk:
+    return FraudDesk(store, Normaliser(b"unit-test-key-0123456789"), Scorer.default(), clock=lambda: NOW)
+
+
+def test_a_stored_application_is_one_read_and_one_write(desk: FraudDesk, store: FakeStore) -> None:
+    done = desk.assess(record(1), persist=True, actor="scorer:test")
+    assert done.stored and not done.replayed
+    assert store.calls == ["snapshot", "record_assessment", "append_audit"]  # the audit is inside the write
+    assert [d.trigger for d in store.decision_log] == ["application"]
+    (event,) = store.audit_log
+    assert (event.actor, event.action, event.subject) == ("scorer:test", "score", "application:APP-000001")
+    assert event.detail["band"] == done.result.band
+
+
+def test_a_resent_application_replays_its_first_decision(desk: FraudDesk, store: FakeStore) -> None:
+    first = desk.assess(record(1), persist=True, actor="scorer:test")
+    desk.assess(record(2, device={"fingerprint": "dfp-1"}), persist=True, actor="scorer:test")
+    again = desk.assess(record(1), persist=True, actor="scorer:test")
+    assert again.replayed and not again.stored
+    assert again.result.score == first.result.score
+    assert [r.code for r in again.result.reasons] == [r.code for r in first.result.reasons]
+    assert len([d for d in store.decision_log if d.application_id == "APP-000001"]) == 1
+    assert len([e for e in store.audit_log if e.subject == "application:APP-000001"]) == 1
+
+
+def test_an_id_reused_for_another_applicant_is_a_conflict(desk: FraudDesk, store: FakeStore) -> None:
+    desk.assess(record(1), persist=True, actor="scorer:test")
+    other = record(1, applicant={"national_id": "220101199003070000"})
+    with pytest.raises(Conflict):
+        desk.assess(other, persist=True, actor="scorer:test")
+    assert len(store.apps) == 1 and len(store.decision_log) == 1
+
+
+def test_a_dry_run_writes_nothing(desk: FraudDesk, store: FakeStore) -> None:
+    desk.assess(record(1), persist=False, actor="scorer:test")
+    assert store.calls == ["snapshot"]
+    assert not store.apps and not store.decision_log and not store.audit_log
+
+
+def test_a_failed_write_is_reported_not_swallowed(desk: FraudDesk, store: FakeStore) -> None:
+    store.fail_writes = True
+    with pytest.raises(StoreUnavailable):
+        desk.assess(record(1), persist=True, actor="scorer:test")
+    assert not store.apps and not store.audit_log
+
+
+def test_confirming_fraud_alerts_the_linked_applicant_only(desk: FraudDesk, store: FakeStore) -> None:
+    fraudster = desk.assess(record(1, device={"fingerprint": "shared-kit"}), persist=True, actor="s")
+    # Their kit's earlier user applied two months before: scored as nobody's ring then.
+    early = {"submitted_at": "2026-09-20T10:00:00Z", "device": {"fingerprint": "shared-kit"}}
+    linked = desk.assess(record(2, **early), persist=True, actor="s")
+    desk.assess(record(3, employer={"name": "Other Co"}), persist=True, actor="s")  # a stranger
+    alerts = desk.label(f"applicant:{fraudster.result.applicant_key}", "confirmed_fraud", "analyst:ana", "ID theft")
+    by_whom = {a.applicant_key: a for a in alerts}
+    # The fraudster (an existing customer now confirmed) and the one who shares their kit.
+    assert sorted(by_whom) == sorted([fraudster.result.applicant_key, linked.result.applicant_key])
+    assert by_whom[fraudster.result.applicant_key].tier == "freeze_recommended"
+    alert = by_whom[linked.result.applicant_key]
+    assert BANDS.index(alert.detail["band"]) > BANDS.index(linked.result.band)
+    assert alert.tier == ALERT_TIERS[alert.detail["band"]]
+    assert alert.score > linked.result.score
+    actions = [e.action for e in store.audit_log]
+    assert "label:confirmed_fraud" in actions and f"alert:{alert.tier}" in actions
+    rescored = [d for d in store.decision_log if d.trigger == "monitoring"]
+    assert {d.application_id for d in rescored} == {"APP-000001", "APP-000002"}
+
+
+def test_labels_are_checked_before_anything_is_written(desk: FraudDesk, store: FakeStore) -> None:
+    done = desk.assess(record(1), persist=True, actor="s")
+    node = f"applicant:{done.result.applicant_key}"
+    before = len(store.audit_log)
+    with pytest.raises(InvalidInput):
+        desk.label(node, "banana", "analyst:ana", "why")
+    with pytest.raises(InvalidInput):
+        desk.label(node, "allow_listed", "analyst:ana", "applicants cannot be allow-listed")
+    with pytest.raises(InvalidInput):
+        desk.label(node, "confirmed_fraud", "analyst:ana", "  ")
+    with pytest.raises(NotFound):
+        desk.label("applicant:nobody", "confirmed_fraud", "analyst:ana", "why")
+    with pytest.raises(NotFound):
+        desk.remove_label(node, "analyst:ana", "nothing to remove")
+    assert len(store.audit_log) == before and not store.label_book
+
+
+def test_removing_a_label_is_audited(desk: FraudDesk, store: FakeStore) -> None:
+    done = desk.assess(record(1), persist=True, actor="s")
+    node = f"applicant:{done.result.applicant_key}"
+    desk.label(node, "confirmed_fraud", "analyst:ana", "ID theft")
+    desk.remove_label(node, "senior:sam", "appeal upheld")
+    assert node not in store.label_book
+    last = store.audit_log[-1]
+    assert (last.action, last.actor, last.detail) == ("label:removed", "senior:sam",
+                                                      {"reason": "appeal upheld", "previous": "confirmed_fraud"})
