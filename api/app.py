@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api import errors
 from api.routes import router
+from api.service.monitoring_worker import MonitoringWorker
 from api.settings import Settings, get_settings
 from detectors.desk import FraudDesk
 from detectors.score import Scorer
@@ -53,9 +54,12 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.desk = build_desk(settings, store)
+        app.state.monitoring = MonitoringWorker(app.state.desk.on_new_application) if settings.monitoring else None
         log.info("ringsight ready on %s (model %s)", settings.graph_url.split("@")[-1],
                  app.state.desk.scorer.model.version)
         yield
+        if app.state.monitoring is not None:
+            app.state.monitoring.stop()
         if store is None:
             app.state.desk.store.close()
 

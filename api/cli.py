@@ -308,12 +308,16 @@ def evaluate(
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
-    workers: Annotated[int, typer.Option(help="Only 1 with the embedded store")] = 1,
+    workers: Annotated[int, typer.Option(help="Processes; only 1 with the embedded store (one writer)")] = 1,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (off by default: a line per request costs ~10% at peak; "
+                                "a proxy in front usually logs them)")
+    ] = False,
 ) -> None:
     """Run the HTTP service."""
     import uvicorn
 
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, access_log=access_log)
 
 
 @app.command()
@@ -332,7 +336,7 @@ def demo(
     desk.store.close()
     console.print(f"API docs: http://{host}:{port}/docs   console: http://{host}:{port}/console "
                   "(API key: dev-investigator)")
-    serve(host=host, port=port, workers=1)
+    serve(host=host, port=port, workers=1, access_log=False)
 
 
 @rings_app.command("detect")

@@ -7,7 +7,8 @@ import time
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Body, Query
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from prometheus_client import Counter, Histogram
 
 from api.deps import Admin, Desk, Investigator, Scorer, SettingsDep
@@ -57,21 +58,38 @@ def _assess(desk: Desk, settings: SettingsDep, record: ApplicationRecord, persis
     return ScoreResponse.of(done.result, stored=done.stored, replayed=done.replayed)
 
 
+async def _scored(
+    desk: Desk, settings: SettingsDep, record: ApplicationRecord, persist: bool, actor: str
+) -> ScoreResponse:
+    """Score on the event loop when the store answers from memory (the embedded index: pure
+    CPU, so a thread would only add a hop and GIL hand-offs to every request), in the
+    thread pool when it waits on a server (Neo4j: other requests run meanwhile)."""
+    if desk.store.waits_on_network:
+        return await run_in_threadpool(_assess, desk, settings, record, persist, actor)
+    return _assess(desk, settings, record, persist, actor)
+
+
+def _json(body: ScoreResponse) -> Response:
+    # Already validated by construction: skip FastAPI's second pass over the response model.
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
 @router.post("/applications", response_model=ScoreResponse, tags=["scoring"],
              summary="Store an application and score it")
-def submit_application(
-    record: RecordBody, desk: Desk, settings: SettingsDep, actor: Scorer, background: BackgroundTasks
-) -> ScoreResponse:
-    response = _assess(desk, settings, record, True, actor)
-    if response.stored and settings.monitoring:
-        # Existing applicants this one links to are re-scored after the answer is sent.
-        background.add_task(desk.on_new_application, record.application_id)
-    return response
+async def submit_application(
+    record: RecordBody, desk: Desk, settings: SettingsDep, actor: Scorer, request: Request
+) -> Response:
+    response = await _scored(desk, settings, record, True, actor)
+    worker = getattr(request.app.state, "monitoring", None)
+    if response.stored and worker is not None:
+        # Existing applicants this one links to are re-scored by the monitoring worker.
+        worker.submit(record.application_id)
+    return _json(response)
 
 
 @router.post("/score", response_model=ScoreResponse, tags=["scoring"], summary="Score without storing (dry run)")
-def dry_run(record: RecordBody, desk: Desk, settings: SettingsDep, actor: Scorer) -> ScoreResponse:
-    return _assess(desk, settings, record, False, actor)
+async def dry_run(record: RecordBody, desk: Desk, settings: SettingsDep, actor: Scorer) -> Response:
+    return _json(await _scored(desk, settings, record, False, actor))
 
 
 @router.get("/applications/{application_id}", tags=["investigation"])

@@ -23,6 +23,9 @@ class GraphStore(GraphReader, GraphWriter, CaseLog, GraphBatch):
     """Every seam of one backend."""
 
     url: str
+    waits_on_network: bool = False
+    """True when calls wait on a server (callers may overlap them on threads); False when
+    they are answered from this process's memory (pure CPU)."""
 
     @abstractmethod
     def ping(self) -> None:

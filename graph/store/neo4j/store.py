@@ -718,6 +718,8 @@ class Neo4jStore(GraphStore):
     transaction on the server and the driver's retries of transient errors.
     """
 
+    waits_on_network = True
+
     def __init__(
         self,
         url: str,
