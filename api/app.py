@@ -13,39 +13,15 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api import errors
+from api.bootstrap import build_desk
 from api.routes import router
 from api.service.monitoring_worker import MonitoringWorker
 from api.settings import Settings, get_settings
-from detectors.desk import FraudDesk
-from detectors.score import Scorer
-from graph.errors import InvalidInput, StoreUnavailable
-from graph.normalise import Normaliser
-from graph.store import GraphStore, bind_pii_key, open_store
+from graph.errors import StoreUnavailable
+from graph.store import GraphStore
 
 log = logging.getLogger("ringsight")
 CONSOLE = Path(__file__).parent / "console"
-
-
-def build_normaliser(settings: Settings) -> Normaliser:
-    """Identifiers hashed with the deployment's PII key (the same key must build every store)."""
-    return Normaliser(settings.pii_key.get_secret_value().encode(), settings.phone_region)
-
-
-def build_desk(settings: Settings, store: GraphStore | None = None) -> FraudDesk:
-    """The desk for these settings (opening the configured store unless one is given)."""
-    if store is None:
-        store = open_store(settings.graph_url, **settings.neo4j_options())
-    normaliser = build_normaliser(settings)
-    try:
-        bind_pii_key(store, normaliser)
-    except StoreUnavailable as exc:
-        # The service starts while the store is down (readiness says so); the key is
-        # checked by the next process that finds it up.
-        log.warning("could not check the PII key against the store: %s", exc)
-    except InvalidInput:
-        store.close()
-        raise
-    return FraudDesk(store, normaliser, Scorer.default(settings.config_path, settings.model_path))
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> FastAPI:

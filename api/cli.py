@@ -53,7 +53,7 @@ def _settings() -> Any:
 
 
 def _desk() -> Any:
-    from api.app import build_desk
+    from api.bootstrap import build_desk
 
     try:
         return build_desk(_settings())
@@ -62,7 +62,7 @@ def _desk() -> Any:
 
 
 def _desk_normaliser() -> Any:
-    from api.app import build_normaliser
+    from api.bootstrap import build_normaliser
 
     return build_normaliser(_settings())
 
@@ -184,12 +184,12 @@ def _report_rejects(rejected: list[dict[str, Any]], rejects: Path | None, exit_o
 def _write_import_set(path: Path, out: Path, overwrite: bool, batch_size: int, rejects: Path | None) -> None:
     """Validate and normalise like a load, into an offline import set for Neo4j."""
     from graph.loading import applications_file, count_rows, load_applications
-    from graph.store.neo4j.import_set import ImportSet, admin_command
+    from graph.store.factory import import_command, open_import_set
 
     normaliser = _desk_normaliser()
     source = applications_file(path)
     try:
-        sink = ImportSet(out, normaliser.key_fingerprint, overwrite=overwrite)
+        sink = open_import_set(out, normaliser.key_fingerprint, overwrite=overwrite)
     except InvalidInput as exc:
         raise InvalidInput("--neo4j-import", exc.message) from exc
     with _progress(count_rows(source), "preparing import") as advance:
@@ -210,7 +210,7 @@ def _write_import_set(path: Path, out: Path, overwrite: bool, batch_size: int, r
         "so the service must use the same key:",
         soft_wrap=True,
     )
-    console.print(f"  {admin_command(out)}", soft_wrap=True)
+    console.print(f"  {import_command(out)}", soft_wrap=True)
     console.print("  (locally: python tools/neo4j_local.py start --import " + str(out) + ")", soft_wrap=True)
     if path.is_dir() and (path / "bad_actors.csv").exists():
         console.print(
@@ -259,7 +259,7 @@ def stats() -> None:
 
 def _replayed(data: Path) -> tuple[Any, Any]:
     """The configured scorer, and ``data`` replayed in time order with a progress bar."""
-    from api.app import build_normaliser
+    from api.bootstrap import build_normaliser
     from detectors.evaluation import read_sorted, replay
     from detectors.score import Scorer
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 
+from api.service.desk import FraudDesk
 from api.settings import Role, Settings, get_settings
-from detectors.desk import FraudDesk
 
 ROLE_GRANTS: dict[str, frozenset[str]] = {
     "scorer": frozenset({"scorer"}),

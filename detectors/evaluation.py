@@ -23,7 +23,7 @@ from detectors.score import DETECTORS, Scorer
 from graph.loading import LoadReport, applications_file, iter_rows, load_bad_actors, normalise_rows
 from graph.normalise import NormalisedApplication, Normaliser
 from graph.store import GraphStore
-from graph.store.embedded.store import EmbeddedStore
+from graph.store.factory import open_store
 
 BENIGN_LOOKALIKES = ("household", "kiosk", "big_employer", "reapplication")
 
@@ -80,7 +80,7 @@ def replay(
     progress: Callable[[int], None] | None = None,
 ) -> Replay:
     """Observe every application of ``folder`` as of its own submission, then store it."""
-    store = store or EmbeddedStore("memory://")
+    store = store or open_store("memory://")
     load_bad_actors(store, normaliser, folder)
     apps, _ = read_sorted(folder, normaliser)
     index = {code: i for i, code in enumerate(FEATURES)}

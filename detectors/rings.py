@@ -54,8 +54,8 @@ ring of three with new accounts and hurried, unedited forms does not. The
 mean amount against the population mean is reported as a feature, not scored:
 bust-outs and honest large loans share it.
 
->>> from graph.store.embedded.store import EmbeddedStore
->>> run = detect_rings(EmbeddedStore("memory://"), clock=lambda: 0.0)
+>>> from graph.store import open_store
+>>> run = detect_rings(open_store("memory://"), clock=lambda: 0.0)
 >>> run.rings, run.written
 ([], False)
 """

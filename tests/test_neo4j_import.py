@@ -21,7 +21,7 @@ import neo4j
 import pytest
 from typer.testing import CliRunner
 
-from api.app import build_normaliser
+from api.bootstrap import build_normaliser
 from api.cli import app
 from api.settings import get_settings
 from fixtures.generator import generate, write_dataset

@@ -20,7 +20,8 @@ from graph.normalise import Identifier, NormalisedApplication, Normaliser
 from graph.records import from_flat, parse_record
 from graph.store import Alert, Decision, Label, LinkedComponent, RingRecord
 from graph.store.embedded.store import EmbeddedStore
-from graph.store.neo4j.store import _UNIQUE, SCHEMA, Neo4jStore
+from graph.store.neo4j.queries import SCHEMA, UNIQUE
+from graph.store.neo4j.store import Neo4jStore
 from graph.vocabulary import LABEL_OF_KIND
 
 pytestmark = pytest.mark.neo4j
@@ -62,7 +63,7 @@ def driver(neo4j_url: str) -> Iterator[neo4j.Driver]:
 def duplicates(driver: neo4j.Driver) -> int:
     """Nodes sharing a key with another node of their label (must be zero)."""
     total = 0
-    for label, prop in _UNIQUE:
+    for label, prop in UNIQUE:
         total += count(
             driver,
             f"MATCH (n:{label}) WITH n.{prop} AS key, count(*) AS c WHERE c > 1 RETURN count(*)",
@@ -79,9 +80,9 @@ def test_constraints_exist_and_a_second_start_is_idempotent(
         return {(r["name"], r["type"]) for r in records}
 
     first = schema()
-    expected = {f"ringsight_{label.lower()}_{prop}" for label, prop in _UNIQUE}
+    expected = {f"ringsight_{label.lower()}_{prop}" for label, prop in UNIQUE}
     assert {name for name, kind in first if kind == "UNIQUENESS"} >= expected
-    labels = {label for label, _ in _UNIQUE}
+    labels = {label for label, _ in UNIQUE}
     assert labels >= {
         *LABEL_OF_KIND.values(),
         "Applicant",

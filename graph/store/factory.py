@@ -6,6 +6,7 @@ loads the Neo4j driver and the other way round).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from graph.errors import InvalidInput
@@ -34,6 +35,21 @@ def open_store(url: str, **options: Any) -> GraphStore:
 
         return Neo4jStore(url, **options)
     raise InvalidInput("graph_url", f"unsupported store URL scheme {scheme or url!r}")
+
+
+def open_import_set(out: Path, key_fingerprint: str, overwrite: bool = False) -> Any:
+    """An offline import set for ``neo4j-admin database import`` (the first load of a large
+    Neo4j graph): an application sink with ``upsert`` and ``close``, and the command to run."""
+    from graph.store.neo4j.import_set import ImportSet
+
+    return ImportSet(out, key_fingerprint, overwrite=overwrite)
+
+
+def import_command(out: Path) -> str:
+    """The ``neo4j-admin`` command line that imports the set written to ``out``."""
+    from graph.store.neo4j.import_set import admin_command
+
+    return admin_command(out)
 
 
 def bind_pii_key(store: GraphStore, normaliser: Normaliser) -> None:

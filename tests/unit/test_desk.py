@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from api.routes import EXAMPLE
-from detectors.desk import ALERT_TIERS, FraudDesk
+from api.service.desk import ALERT_TIERS, FraudDesk
 from detectors.score import Scorer
 from graph.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
 from graph.normalise import Normaliser

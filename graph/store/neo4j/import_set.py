@@ -43,7 +43,7 @@ from typing import IO, Any
 from graph.errors import Conflict, InvalidInput
 from graph.normalise import SCALAR_PROPS, NormalisedApplication
 from graph.store import PII_KEY_SETTING
-from graph.store.neo4j.store import epoch_parts
+from graph.store.neo4j.rows import epoch_parts
 from graph.vocabulary import LABEL_OF_KIND, RELATIONSHIP_OF_KIND
 
 MANIFEST = "import.json"

@@ -1,0 +1,37 @@
+"""Settings -> store -> scorer -> desk: how the HTTP service and every CLI command
+build the fraud desk, in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from api.service.desk import FraudDesk
+from api.settings import Settings
+from detectors.score import Scorer
+from graph.errors import InvalidInput, StoreUnavailable
+from graph.normalise import Normaliser
+from graph.store import GraphStore, bind_pii_key, open_store
+
+log = logging.getLogger("ringsight")
+
+
+def build_normaliser(settings: Settings) -> Normaliser:
+    """Identifiers hashed with the deployment's PII key (the same key must build every store)."""
+    return Normaliser(settings.pii_key.get_secret_value().encode(), settings.phone_region)
+
+
+def build_desk(settings: Settings, store: GraphStore | None = None) -> FraudDesk:
+    """The desk for these settings (opening the configured store unless one is given)."""
+    if store is None:
+        store = open_store(settings.graph_url, **settings.neo4j_options())
+    normaliser = build_normaliser(settings)
+    try:
+        bind_pii_key(store, normaliser)
+    except StoreUnavailable as exc:
+        # The service starts while the store is down (readiness says so); the key is
+        # checked by the next process that finds it up.
+        log.warning("could not check the PII key against the store: %s", exc)
+    except InvalidInput:
+        store.close()
+        raise
+    return FraudDesk(store, normaliser, Scorer.default(settings.config_path, settings.model_path))

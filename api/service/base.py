@@ -1,0 +1,24 @@
+"""What every part of the fraud desk shares: the store, the normaliser, the scorer
+and the clock (injected, so tests and replays control time)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from detectors.score import Scorer
+from graph.normalise import Normaliser
+from graph.store import GraphStore
+
+
+class DeskBase:
+    def __init__(
+        self, store: GraphStore, normaliser: Normaliser, scorer: Scorer, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.store = store
+        self.normaliser = normaliser
+        self.scorer = scorer
+        self._clock = clock
+
+    def now(self) -> float:
+        return float(self._clock())

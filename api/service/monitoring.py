@@ -1,0 +1,82 @@
+"""Monitoring of existing applicants: when the graph around them changes (a label, a
+new application joining their ring) they are re-scored with today's graph, and an
+alert with a tier is raised when their band rises."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from api.service.assessment import decision_of
+from api.service.base import DeskBase
+from graph.store import Alert
+from graph.vocabulary import applicant_node
+
+ALERT_TIERS: dict[str, str] = {"medium": "watch", "high": "investigate", "critical": "freeze_recommended"}
+"""Band reached by an existing applicant on re-scoring -> alert tier."""
+
+_BAND_ORDER = ("low", "medium", "high", "critical")
+
+
+class Monitoring(DeskBase):
+    def affected_by(self, node_ids: Sequence[str]) -> list[str]:
+        """Existing applicants within two hops of the given nodes over specific identifiers."""
+        limit = self.scorer.config.params.hub_limit
+        now = self.now() + 1.0
+        applicants: set[str] = set()
+        idents: set[str] = set()
+        for nid in node_ids:
+            kind, _, key = nid.partition(":")
+            if kind == "applicant":
+                applicants.add(key)
+            else:
+                idents.add(nid)
+        for ids in self.store.applicant_identifiers(sorted(applicants), now).values():
+            idents.update(ids)
+        for use in self.store.identifier_usage(sorted(idents), now, 0.0, limit).values():
+            applicants.update(use.members)
+        return sorted(applicants)
+
+    def on_new_application(self, application_id: str) -> list[Alert]:
+        """Re-score existing applicants who share a specific identifier with a newly
+        stored application (a new member joining their ring)."""
+        app = self.store.application(application_id)
+        if app is None:
+            return []
+        affected = [k for k in self.affected_by([i.node_id for i in app.identifiers]) if k != app.applicant_key]
+        return self.monitor(affected, trigger=f"joined:{application_id}") if affected else []
+
+    def monitor(self, applicant_keys: Sequence[str], trigger: str, cap: int = 200) -> list[Alert]:
+        """Re-score each applicant's latest application with today's graph; raise an alert
+        when the band rises to medium or above."""
+        alerts: list[Alert] = []
+        now = self.now()
+        for key in list(applicant_keys)[:cap]:
+            apps = self.store.applicant_applications(key)
+            if not apps:
+                continue
+            latest = apps[-1]
+            before = self.store.decisions(latest.application_id)
+            previous = before[-1] if before else None
+            result = self.scorer.score(self.store, latest, as_of=now + 1.0)
+            self.store.record_decision(decision_of(result, now, "monitoring"))
+            old_rank = _BAND_ORDER.index(previous.band) if previous else 0
+            new_rank = _BAND_ORDER.index(result.band)
+            if new_rank > old_rank and result.band in ALERT_TIERS:
+                alert = Alert(
+                    alert_id=f"AL-{uuid.uuid4().hex[:12]}",
+                    applicant_key=key,
+                    tier=ALERT_TIERS[result.band],
+                    at=now,
+                    trigger=trigger,
+                    score=result.score,
+                    previous_score=previous.score if previous else None,
+                    detail={"application_id": latest.application_id, "band": result.band,
+                            "previous_band": previous.band if previous else None,
+                            "reasons": [r.code for r in result.reasons]},
+                )
+                self.store.add_alert(alert)
+                self.store.append_audit(now, "monitoring", f"alert:{alert.tier}", applicant_node(key),
+                                        {"alert_id": alert.alert_id, "trigger": trigger})
+                alerts.append(alert)
+        return alerts

@@ -1,0 +1,230 @@
+"""The embedded store's SQLite database: connection, schema, migration and transactions.
+
+SQLite is the source of truth; the in-memory index (:mod:`.index`) is derived
+from it. Applications, applicants and identifiers have dense integer ids
+(0, 1, 2 ... in the order they were first stored), which are also their
+positions in the index arrays::
+
+    applicants   (id, key, display)                  display: of the applicant's latest application
+    identifiers  (id, kind, key, display)            display: of its first use
+    applications (id, application_id UNIQUE, applicant, applicant_display, ts,
+                  identifiers BLOB (little-endian int32 identifier ids, in the application's order),
+                  scalar properties ...)
+
+plus the case log (labels, decisions, alerts, the append-only audit log,
+rings, settings), unchanged from the first schema. ``PRAGMA user_version`` is
+the schema version: 0 is the wave-1 schema (identifiers packed as text in each
+application row), migrated in one transaction on first open.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from graph.errors import InvalidInput, StoreUnavailable
+from graph.normalise import SCALAR_PROPS
+from graph.vocabulary import KIND_CODE
+
+SCHEMA_VERSION = 2
+IDENTITY_SETTING = "embedded_index_identity"
+"""The settings row holding a random token that names this database; the persisted index
+carries the same token, so an index copied from another database is never trusted."""
+
+APPLICATION_COLUMNS: tuple[str, ...] = (
+    "id", "application_id", "applicant", "applicant_display", "ts", "identifiers", *SCALAR_PROPS
+)
+
+_CASE_LOG = (
+    """CREATE TABLE IF NOT EXISTS labels (
+        node_id TEXT PRIMARY KEY, status TEXT NOT NULL, by TEXT NOT NULL,
+        at REAL NOT NULL, reason TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS rings (
+        ring_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, at REAL NOT NULL, active INTEGER NOT NULL,
+        score REAL NOT NULL, features TEXT NOT NULL, identifiers TEXT NOT NULL,
+        lineage TEXT NOT NULL, members TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS decisions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, application_id TEXT NOT NULL, at REAL NOT NULL,
+        score REAL NOT NULL, band TEXT NOT NULL, action TEXT NOT NULL, reasons TEXT NOT NULL,
+        model_version TEXT NOT NULL, trigger TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS decisions_by_application ON decisions(application_id)",
+    """CREATE TABLE IF NOT EXISTS alerts (
+        alert_id TEXT PRIMARY KEY, applicant_key TEXT NOT NULL, tier TEXT NOT NULL, at REAL NOT NULL,
+        trigger TEXT NOT NULL, score REAL NOT NULL, previous_score REAL, status TEXT NOT NULL,
+        detail TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, actor TEXT NOT NULL,
+        action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS audit_by_subject ON audit(subject)",
+    "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TRIGGER IF NOT EXISTS audit_append_only_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+)
+
+_GRAPH = (
+    "CREATE TABLE IF NOT EXISTS applicants (id INTEGER PRIMARY KEY, key TEXT NOT NULL, display TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS identifiers (
+        id INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL, display TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS applications (
+        id INTEGER PRIMARY KEY, application_id TEXT NOT NULL UNIQUE, applicant INTEGER NOT NULL,
+        applicant_display TEXT NOT NULL, ts REAL NOT NULL, identifiers BLOB NOT NULL,
+        account_created_ts REAL, amount REAL, income REAL, product TEXT, channel TEXT, device_os TEXT,
+        lat REAL, lon REAL, form_fill_seconds REAL, field_edits INTEGER, paste_events INTEGER,
+        session_seconds REAL)""",
+)
+
+_V1_ITEM, _V1_FIELD = "\x1e", "\x1f"
+
+
+def path_of(url: str) -> str | None:
+    """The database file of a ``sqlite:///path`` URL, None for ``memory://``."""
+    if url.startswith("memory://"):
+        return None
+    if not url.startswith("sqlite:///"):
+        raise InvalidInput("graph_url", "embedded store URLs are sqlite:///path or memory://")
+    path = url[len("sqlite:///") :]
+    if not path:
+        raise InvalidInput("graph_url", "sqlite:/// needs a file path")
+    return path
+
+
+def connect(path: str | None) -> sqlite3.Connection:
+    """An autocommit connection (transactions are explicit, see :func:`transaction`) in WAL mode."""
+    try:
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreUnavailable(f"cannot open {path or 'memory://'}: {exc}") from exc
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection, what: str) -> Iterator[None]:
+    """One write transaction: committed whole, or rolled back on any error (so nothing of a
+    failed write stays pending for a later write to commit). SQLite errors become
+    :class:`StoreUnavailable`; anything else (a Conflict, an OverflowError ...) is re-raised."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"{what} failed: {exc}") from exc
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException as exc:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise StoreUnavailable(f"{what} failed: {exc}") from exc
+        raise
+
+
+def prepare(db: sqlite3.Connection) -> str:
+    """Create or migrate the schema; return the database's identity token."""
+    try:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreUnavailable(
+                f"the database has schema version {version}; this ringsight reads up to {SCHEMA_VERSION}"
+            )
+        with transaction(db, "schema"):
+            for statement in _CASE_LOG:
+                db.execute(statement)
+            if version < SCHEMA_VERSION:
+                if _has_wave1_applications(db):
+                    _migrate_wave1(db)
+                for statement in _GRAPH:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            row = db.execute("SELECT value FROM settings WHERE name = ?", (IDENTITY_SETTING,)).fetchone()
+            if row is None:
+                token = secrets.token_hex(16)
+                db.execute("INSERT INTO settings VALUES (?, ?)", (IDENTITY_SETTING, token))
+            else:
+                token = str(row[0])
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"cannot prepare the database: {exc}") from exc
+    return token
+
+
+def _has_wave1_applications(db: sqlite3.Connection) -> bool:
+    columns = {row[1] for row in db.execute("PRAGMA table_info(applications)")}
+    return "applicant_key" in columns
+
+
+def _migrate_wave1(db: sqlite3.Connection) -> None:
+    """Rewrite wave-1 application rows (identifiers packed as text) into the id tables, inside
+    the caller's transaction. Rows are numbered in (ts, application_id) order, the order the
+    wave-1 store read them in, so displays and orders come out as that store showed them."""
+    from graph.store.embedded.keys import KeyTable
+
+    db.execute("ALTER TABLE applications RENAME TO applications_wave1")
+    for statement in _GRAPH:
+        db.execute(statement)
+    applicants, identifiers = KeyTable(), KeyTable()
+    scalars = ", ".join(SCALAR_PROPS)
+    cursor = db.execute(
+        f"SELECT application_id, applicant_key, applicant_display, ts, identifiers, {scalars} "
+        "FROM applications_wave1 ORDER BY ts, application_id"
+    )
+    marks = ", ".join("?" * len(APPLICATION_COLUMNS))
+    row_id = 0
+    while batch := cursor.fetchmany(20_000):
+        keys = [row[1] for row in batch]
+        people, first_people = applicants.resolve([0] * len(keys), keys)
+        last_display = {person: row[2] for person, row in zip(people, batch, strict=True)}
+        items = [[item.split(_V1_FIELD) for item in row[4].split(_V1_ITEM)] if row[4] else [] for row in batch]
+        flat = [item for app_items in items for item in app_items]
+        for app_id, app_items in zip((row[0] for row in batch), items, strict=True):
+            unknown = [kind for kind, *_ in app_items if kind not in KIND_CODE]
+            if unknown:
+                raise StoreUnavailable(f"cannot migrate application {app_id!r}: unknown identifier kind {unknown[0]!r}")
+        kinds = [KIND_CODE[kind] for kind, _, _ in flat]
+        ident_ids, first_idents = identifiers.resolve(kinds, [key for _, key, _ in flat])
+        db.executemany(
+            "INSERT INTO applicants VALUES (?, ?, ?)", [(people[j], keys[j], batch[j][2]) for j in first_people]
+        )
+        db.executemany("UPDATE applicants SET display = ? WHERE id = ?", [(d, p) for p, d in last_display.items()])
+        db.executemany(
+            "INSERT INTO identifiers VALUES (?, ?, ?, ?)", [(ident_ids[j], *flat[j]) for j in first_idents]
+        )
+        rows = []
+        start = 0
+        for person, row, app_items in zip(people, batch, items, strict=True):
+            ids = ident_ids[start : start + len(app_items)]
+            start += len(app_items)
+            rows.append((row_id, row[0], person, row[2], row[3], pack_ids(ids), *row[5:]))
+            row_id += 1
+        applicants.add_many([0] * len(first_people), [keys[j] for j in first_people], [""] * len(first_people))
+        identifiers.add_many([kinds[j] for j in first_idents], [flat[j][1] for j in first_idents],
+                             [""] * len(first_idents))
+        db.executemany(f"INSERT INTO applications ({', '.join(APPLICATION_COLUMNS)}) VALUES ({marks})", rows)
+    db.execute("DROP TABLE applications_wave1")
+
+
+_PACKERS: dict[int, struct.Struct] = {}
+
+
+def pack_ids(ids: list[int]) -> bytes:
+    """Identifier ids of one application as its ``identifiers`` blob."""
+    packer = _PACKERS.get(len(ids))
+    if packer is None:
+        packer = _PACKERS[len(ids)] = struct.Struct(f"<{len(ids)}i")
+    return packer.pack(*ids)
+
+
+def unpack_ids(blob: bytes) -> tuple[int, ...]:
+    """The identifier ids of an ``identifiers`` blob."""
+    count = len(blob) // 4
+    packer = _PACKERS.get(count)
+    if packer is None:
+        packer = _PACKERS[count] = struct.Struct(f"<{count}i")
+    return packer.unpack(blob)

@@ -1,0 +1,323 @@
+"""Applicant and identifier keys to dense integer ids and back, with their displays,
+without a Python object per key.
+
+Keys the normaliser makes are 24 lowercase hex digits (a truncated HMAC): they are
+held as 12 packed bytes in one numpy array in id order, found through an array of
+ids sorted by key (binary search). Keys added since the last merge wait in a small
+dict; any other key (tests, hand-made data) lives in a dict of its own. Displays
+are UTF-8 in one byte buffer with offsets.
+
+>>> table = KeyTable()
+>>> table.add(0, "00ff" * 6, "0***"), table.add(0, "odd key", "o***")
+(0, 1)
+>>> table.find(0, "00ff" * 6), table.key(0), table.display(1), table.find(0, "nobody")
+(0, '00ff00ff00ff00ff00ff00ff', 'o***', -1)
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+PACKED = np.dtype("S12")
+MERGE_AT = 1 << 17
+"""Pending keys merged into the sorted array once there are this many."""
+
+IntArray = npt.NDArray[np.int64]
+_NIBBLE = np.full(128, 255, np.uint8)
+_NIBBLE[np.frombuffer(b"0123456789", np.uint8)] = np.arange(10, dtype=np.uint8)
+_NIBBLE[np.frombuffer(b"abcdef", np.uint8)] = np.arange(10, 16, dtype=np.uint8)
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", np.uint8)
+
+
+def packed_key(key: str) -> bytes | None:
+    """The 12 bytes of a 24-lowercase-hex-digit key; None for any other key."""
+    if len(key) != 24:
+        return None
+    try:
+        raw = bytes.fromhex(key)
+    except ValueError:
+        return None
+    return raw if len(raw) == 12 and raw.hex() == key else None
+
+
+def packed_keys(keys: Sequence[str]) -> tuple[np.ndarray, npt.NDArray[np.bool_]]:
+    """:func:`packed_key` of many keys at once: the packed array and which keys packed."""
+    count = len(keys)
+    if count == 0:
+        return np.empty(0, PACKED), np.empty(0, bool)
+    text = np.array(keys, dtype="U25")
+    codes = text.view(np.uint32).reshape(count, 25)
+    ok = codes[:, 24] == 0
+    digits = codes[:, :24]
+    ok &= (digits < 128).all(axis=1)
+    nibbles = _NIBBLE[np.minimum(digits, 127)]
+    ok &= (nibbles != 255).all(axis=1)
+    packed = np.ascontiguousarray((nibbles[:, 0::2] << 4) | (nibbles[:, 1::2] & 15)).view(PACKED).ravel()
+    return packed, ok
+
+
+def hex_of(packed: np.ndarray) -> list[str]:
+    """Keys of packed bytes, vectorised (the inverse of :func:`packed_keys`)."""
+    count = len(packed)
+    if count == 0:
+        return []
+    raw = np.ascontiguousarray(packed, dtype=PACKED).view(np.uint8).reshape(count, 12)
+    text = np.empty((count, 24), np.uint8)
+    text[:, 0::2] = _HEX_DIGITS[raw >> 4]
+    text[:, 1::2] = _HEX_DIGITS[raw & 15]
+    return [bytes(row).decode("ascii") for row in text.view("S24").ravel()]
+
+
+class Column:
+    """A growable one-dimensional array (amortised appends); it may start as a read-only
+    memory map, which is copied on the first append."""
+
+    __slots__ = ("_data", "n")
+
+    def __init__(self, dtype: Any, data: np.ndarray | None = None) -> None:
+        self._data: np.ndarray = np.empty(0, dtype) if data is None else data
+        self.n = len(self._data)
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._data[: self.n]
+
+    def extend(self, values: Any) -> None:
+        values = np.asarray(values, dtype=self._data.dtype)
+        need = self.n + len(values)
+        if need > len(self._data) or not self._data.flags.writeable:
+            grown = np.empty(max(need, len(self._data) * 3 // 2 + 16), self._data.dtype)
+            grown[: self.n] = self._data[: self.n]
+            self._data = grown
+        self._data[self.n : need] = values
+        self.n = need
+
+
+class Displays:
+    """Display texts by id: UTF-8 in one buffer with offsets, plus the few that changed."""
+
+    __slots__ = ("_blob", "_offsets", "changed")
+
+    def __init__(self, blob: np.ndarray | None = None, offsets: np.ndarray | None = None) -> None:
+        self._blob = Column(np.uint8, blob)
+        self._offsets = Column(np.int64, offsets if offsets is not None else np.zeros(1, np.int64))
+        self.changed: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return self._offsets.n - 1
+
+    def get(self, i: int) -> str:
+        changed = self.changed.get(i)
+        if changed is not None:
+            return changed
+        start, end = self._offsets.values[i : i + 2].tolist()
+        return self._blob.values[start:end].tobytes().decode()
+
+    def extend(self, texts: Sequence[str]) -> None:
+        encoded = [t.encode() for t in texts]
+        if not encoded:
+            return
+        lengths = np.fromiter((len(e) for e in encoded), np.int64, len(encoded))
+        self._offsets.extend(self._offsets.values[-1] + np.cumsum(lengths))
+        self._blob.extend(np.frombuffer(b"".join(encoded), np.uint8))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._blob.values, self._offsets.values
+
+
+class KeyTable:
+    """Keys (with an identifier kind, 0 for applicants) to dense ids, ids to keys and displays.
+
+    Ids are given out in order by :meth:`add`; ``find`` answers -1 for an unknown key.
+    Two kinds may share a key (hand-made data): a key's sorted run is searched for the kind.
+    """
+
+    def __init__(self) -> None:
+        self._keys = Column(PACKED)
+        self._kinds = Column(np.uint8)
+        self._order = np.empty(0, np.int32)
+        self._pending: dict[tuple[int, str], int] = {}
+        self._odd: dict[tuple[int, str], int] = {}
+        self._odd_name: dict[int, str] = {}
+        self.displays = Displays()
+        self.kind_counts = [0] * 256
+        self.kind_first: dict[int, int] = {}
+
+    @property
+    def n(self) -> int:
+        return self._keys.n
+
+    # -- lookups -------------------------------------------------------------------------------
+    def find(self, kind: int, key: str) -> int:
+        packed = packed_key(key)
+        if packed is None:
+            return self._odd.get((kind, key), -1)
+        if len(self._order):
+            keys = self._keys.values
+            probe = packed.rstrip(b"\0")  # how numpy hands a stored key back
+            pos = int(np.searchsorted(keys, packed, sorter=self._order))
+            while pos < len(self._order):
+                i = int(self._order[pos])
+                if bytes(keys[i]) != probe:
+                    break
+                if self._kinds.values[i] == kind:
+                    return i
+                pos += 1
+        return self._pending.get((kind, key), -1)
+
+    def find_many(self, kinds: Sequence[int], keys: Sequence[str]) -> list[int]:
+        """:meth:`find` of many keys, vectorised over the sorted array."""
+        found = np.full(len(keys), -1, np.int64)
+        packed, ok = packed_keys(keys)
+        if len(self._order) and ok.any():
+            at = np.flatnonzero(ok)
+            probes = packed[at]
+            stored = self._keys.values
+            pos = np.minimum(np.searchsorted(stored, probes, sorter=self._order), len(self._order) - 1)
+            candidate = self._order[pos]
+            same_key = stored[candidate] == probes
+            hit = same_key & (self._kinds.values[candidate] == np.asarray(kinds, np.uint8)[at])
+            found[at[hit]] = candidate[hit]
+            for j in at[same_key & ~hit].tolist():
+                found[j] = self.find(kinds[j], keys[j])
+        out: list[int] = found.tolist()
+        for j, i in enumerate(out):
+            if i < 0:
+                name = (kinds[j], keys[j])
+                out[j] = self._pending.get(name, -1) if ok[j] else self._odd.get(name, -1)
+        return out
+
+    def resolve(self, kinds: Sequence[int], keys: Sequence[str]) -> tuple[list[int], list[int]]:
+        """Ids of keys, giving unknown ones the ids :meth:`add_many` will give them (in first
+        appearance order) without adding them; and the positions of those first appearances."""
+        ids = self.find_many(kinds, keys)
+        fresh: dict[tuple[int, str], int] = {}
+        first: list[int] = []
+        for j, i in enumerate(ids):
+            if i < 0:
+                name = (kinds[j], keys[j])
+                known = fresh.get(name)
+                if known is None:
+                    known = fresh[name] = self.n + len(first)
+                    first.append(j)
+                ids[j] = known
+        return ids, first
+
+    def key(self, i: int) -> str:
+        odd = self._odd_name.get(i)
+        if odd is not None:
+            return odd
+        return bytes(self._keys.values[i]).ljust(12, b"\0").hex()
+
+    def keys_of(self, ids: np.ndarray) -> list[str]:
+        """Keys of many ids (vectorised)."""
+        out = hex_of(self._keys.values[ids])
+        if self._odd_name:
+            for j, i in enumerate(ids.tolist()):
+                odd = self._odd_name.get(i)
+                if odd is not None:
+                    out[j] = odd
+        return out
+
+    def kind(self, i: int) -> int:
+        return int(self._kinds.values[i])
+
+    @property
+    def kinds(self) -> np.ndarray:
+        return self._kinds.values
+
+    def display(self, i: int) -> str:
+        return self.displays.get(i)
+
+    # -- additions -------------------------------------------------------------------------------
+    def add(self, kind: int, key: str, display: str) -> int:
+        return self.add_many([kind], [key], [display])
+
+    def add_many(self, kinds: Sequence[int], keys: Sequence[str], displays: Sequence[str]) -> int:
+        """Append new keys (the caller knows they are new); return the first new id."""
+        first = self.n
+        packed, ok = packed_keys(keys)
+        packed[~ok] = b""
+        self._keys.extend(packed)
+        self._kinds.extend(np.asarray(kinds, np.uint8))
+        self.displays.extend(displays)
+        for j, (kind, key) in enumerate(zip(kinds, keys, strict=True)):
+            i = first + j
+            if ok[j]:
+                self._pending[(kind, key)] = i
+            else:
+                self._odd[(kind, key)] = i
+                self._odd_name[i] = key
+            self.kind_counts[kind] += 1
+            self.kind_first.setdefault(kind, i)
+        if len(self._pending) >= MERGE_AT:
+            self.merge()
+        return first
+
+    def merge(self) -> None:
+        """Move the pending keys into the sorted array."""
+        if not self._pending:
+            return
+        fresh = np.fromiter(self._pending.values(), np.int32, len(self._pending))
+        keys = self._keys.values
+        fresh = fresh[np.argsort(keys[fresh], kind="stable")]
+        at = np.searchsorted(keys, keys[fresh], sorter=self._order) if len(self._order) else 0
+        self._order = np.insert(self._order, at, fresh)
+        self._pending.clear()
+
+    def sorted_below(self, bound: str) -> list[str]:
+        """Every key that sorts below ``bound``, sorted."""
+        self.merge()
+        order = self._order
+        cut = bisect_left(range(len(order)), bound, key=lambda p: self.key(int(order[p])))
+        out = self.keys_of(order[:cut])
+        out.extend(k for k in self._odd_name.values() if k < bound)
+        return sorted(out) if self._odd_name else out
+
+    # -- persistence -----------------------------------------------------------------------------
+    def arrays(self) -> dict[str, np.ndarray]:
+        self.merge()
+        blob, offsets = self.displays.arrays()
+        return {"keys": self._keys.values, "kinds": self._kinds.values, "order": self._order,
+                "display_blob": blob, "display_offsets": offsets}
+
+    def meta(self) -> dict[str, Any]:
+        return {"odd": [[i, self.kind(i), key] for i, key in self._odd_name.items()],
+                "changed_displays": [[i, text] for i, text in self.displays.changed.items()]}
+
+    @classmethod
+    def restore(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> KeyTable:
+        """The table saved by :meth:`arrays` and :meth:`meta` (arrays may be memory maps)."""
+        table = cls()
+        table._keys = Column(PACKED, arrays["keys"])
+        table._kinds = Column(np.uint8, arrays["kinds"])
+        table._order = arrays["order"]
+        table.displays = Displays(arrays["display_blob"], arrays["display_offsets"])
+        for i, kind, key in meta["odd"]:
+            table._odd[(kind, key)] = i
+            table._odd_name[i] = key
+        table.displays.changed = {int(i): text for i, text in meta["changed_displays"]}
+        kinds = table._kinds.values
+        counts = np.bincount(kinds, minlength=256)
+        table.kind_counts = counts.tolist()
+        for kind in np.flatnonzero(counts).tolist():
+            table.kind_first[kind] = int(np.argmax(kinds == kind))
+        return table
+
+    def check(self) -> None:
+        """Raise ValueError if the saved arrays do not fit together."""
+        n = self.n
+        if len(self._kinds.values) != n or len(self.displays) != n:
+            raise ValueError("key, kind and display counts differ")
+        if len(self._order) + len(self._odd_name) != n:
+            raise ValueError("the sorted keys do not cover the table")
+        if len(self._order) and (int(self._order.min()) < 0 or int(self._order.max()) >= n):
+            raise ValueError("sorted key ids out of range")
+        blob, offsets = self.displays.arrays()
+        if int(offsets[-1]) != len(blob):
+            raise ValueError("display offsets do not match the display bytes")
