@@ -92,6 +92,17 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def _refused_by_constraint(exc: BaseException) -> bool:
+    """Whether a uniqueness constraint refused the write (also when the driver reports it
+    as the failed result of the rolled-back transaction, with the refusal as its cause)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConstraintError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class Neo4jStore(GraphStore):
     """The store contract on Neo4j 5 (+ GDS for whole-graph work). See the module docstring.
 
@@ -242,7 +253,9 @@ class Neo4jStore(GraphStore):
         for attempt in range(q.UPSERT_ATTEMPTS):
             try:
                 return self._write(what, work, timeout)
-            except ConstraintError as exc:
+            except (ConstraintError, StoreUnavailable) as exc:
+                if not _refused_by_constraint(exc):
+                    raise
                 if attempt == q.UPSERT_ATTEMPTS - 1:
                     raise StoreUnavailable(f"neo4j: {what} kept colliding with concurrent writers: {exc}") from exc
                 time.sleep(random.uniform(0.0, 0.02 * 2**attempt))
