@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -50,13 +51,17 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     app.include_router(router)
 
     @app.get("/healthz", tags=["ops"], summary="The process is alive")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["ops"], summary="The store answers")
-    def readyz() -> JSONResponse:
+    async def readyz() -> JSONResponse:
+        store = app.state.desk.store
         try:
-            app.state.desk.store.ping()
+            if store.waits_on_network:
+                await run_in_threadpool(store.ping)
+            else:
+                store.ping()
         except StoreUnavailable as exc:
             return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
         return JSONResponse({"status": "ready", "model_version": app.state.desk.scorer.model.version})
