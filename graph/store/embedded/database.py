@@ -36,7 +36,13 @@ IDENTITY_SETTING = "embedded_index_identity"
 carries the same token, so an index copied from another database is never trusted."""
 
 APPLICATION_COLUMNS: tuple[str, ...] = (
-    "id", "application_id", "applicant", "applicant_display", "ts", "identifiers", *SCALAR_PROPS
+    "id",
+    "application_id",
+    "applicant",
+    "applicant_display",
+    "ts",
+    "identifiers",
+    *SCALAR_PROPS,
 )
 
 _CASE_LOG = (
@@ -193,9 +199,7 @@ def _migrate_wave1(db: sqlite3.Connection) -> None:
             "INSERT INTO applicants VALUES (?, ?, ?)", [(people[j], keys[j], batch[j][2]) for j in first_people]
         )
         db.executemany("UPDATE applicants SET display = ? WHERE id = ?", [(d, p) for p, d in last_display.items()])
-        db.executemany(
-            "INSERT INTO identifiers VALUES (?, ?, ?, ?)", [(ident_ids[j], *flat[j]) for j in first_idents]
-        )
+        db.executemany("INSERT INTO identifiers VALUES (?, ?, ?, ?)", [(ident_ids[j], *flat[j]) for j in first_idents])
         rows = []
         start = 0
         for person, row, app_items in zip(people, batch, items, strict=True):
@@ -204,8 +208,9 @@ def _migrate_wave1(db: sqlite3.Connection) -> None:
             rows.append((row_id, row[0], person, row[2], row[3], pack_ids(ids), *row[5:]))
             row_id += 1
         applicants.add_many([0] * len(first_people), [keys[j] for j in first_people], [""] * len(first_people))
-        identifiers.add_many([kinds[j] for j in first_idents], [flat[j][1] for j in first_idents],
-                             [""] * len(first_idents))
+        identifiers.add_many(
+            [kinds[j] for j in first_idents], [flat[j][1] for j in first_idents], [""] * len(first_idents)
+        )
         db.executemany(f"INSERT INTO applications ({', '.join(APPLICATION_COLUMNS)}) VALUES ({marks})", rows)
     db.execute("DROP TABLE applications_wave1")
 

@@ -70,7 +70,8 @@ def hex_of(packed: np.ndarray) -> list[str]:
     text = np.empty((count, 24), np.uint8)
     text[:, 0::2] = _HEX_DIGITS[raw >> 4]
     text[:, 1::2] = _HEX_DIGITS[raw & 15]
-    return [bytes(row).decode("ascii") for row in text.view("S24").ravel()]
+    out: list[str] = text.view("S24").ravel().astype("U24").tolist()
+    return out
 
 
 class Column:
@@ -133,14 +134,17 @@ class Displays:
 class KeyTable:
     """Keys (with an identifier kind, 0 for applicants) to dense ids, ids to keys and displays.
 
-    Ids are given out in order by :meth:`add`; ``find`` answers -1 for an unknown key.
-    Two kinds may share a key (hand-made data): a key's sorted run is searched for the kind.
+    Ids are given out in order by :meth:`add_many`; ``find`` answers -1 for an unknown key.
+    The sorted order covers the ids below ``_merged`` (other keys hold empty bytes there and
+    are skipped); newer packed keys wait in ``_pending``. Two kinds may share a key
+    (hand-made data): a key's sorted run is searched for the kind.
     """
 
     def __init__(self) -> None:
         self._keys = Column(PACKED)
         self._kinds = Column(np.uint8)
         self._order = np.empty(0, np.int32)
+        self._merged = 0
         self._pending: dict[tuple[int, str], int] = {}
         self._odd: dict[tuple[int, str], int] = {}
         self._odd_name: dict[int, str] = {}
@@ -157,15 +161,15 @@ class KeyTable:
         packed = packed_key(key)
         if packed is None:
             return self._odd.get((kind, key), -1)
-        if len(self._order):
-            keys = self._keys.values
+        if self._merged:
+            keys = self._keys.values[: self._merged]
             probe = packed.rstrip(b"\0")  # how numpy hands a stored key back
             pos = int(np.searchsorted(keys, packed, sorter=self._order))
-            while pos < len(self._order):
+            while pos < self._merged:
                 i = int(self._order[pos])
                 if bytes(keys[i]) != probe:
                     break
-                if self._kinds.values[i] == kind:
+                if self._kinds.values[i] == kind and i not in self._odd_name:
                     return i
                 pos += 1
         return self._pending.get((kind, key), -1)
@@ -174,14 +178,14 @@ class KeyTable:
         """:meth:`find` of many keys, vectorised over the sorted array."""
         found = np.full(len(keys), -1, np.int64)
         packed, ok = packed_keys(keys)
-        if len(self._order) and ok.any():
+        if self._merged and ok.any():
             at = np.flatnonzero(ok)
             probes = packed[at]
-            stored = self._keys.values
-            pos = np.minimum(np.searchsorted(stored, probes, sorter=self._order), len(self._order) - 1)
+            stored = self._keys.values[: self._merged]
+            pos = np.minimum(np.searchsorted(stored, probes, sorter=self._order), self._merged - 1)
             candidate = self._order[pos]
             same_key = stored[candidate] == probes
-            hit = same_key & (self._kinds.values[candidate] == np.asarray(kinds, np.uint8)[at])
+            hit = same_key & (self._kinds.values[candidate] == np.asarray(kinds, np.uint8)[at]) & (probes != b"")
             found[at[hit]] = candidate[hit]
             for j in at[same_key & ~hit].tolist():
                 found[j] = self.find(kinds[j], keys[j])
@@ -234,46 +238,62 @@ class KeyTable:
     def display(self, i: int) -> str:
         return self.displays.get(i)
 
+    def set_display(self, i: int, text: str) -> None:
+        """A new display for a stored key (an applicant shows its latest application's)."""
+        self.displays.changed[i] = text
+
     # -- additions -------------------------------------------------------------------------------
     def add(self, kind: int, key: str, display: str) -> int:
         return self.add_many([kind], [key], [display])
 
     def add_many(self, kinds: Sequence[int], keys: Sequence[str], displays: Sequence[str]) -> int:
-        """Append new keys (the caller knows they are new); return the first new id."""
+        """Append new keys (the caller knows they are new); return the first new id. A large
+        batch goes straight into the sorted array; a small one waits in the pending dict."""
         first = self.n
+        count = len(keys)
+        if count == 0:
+            return first
         packed, ok = packed_keys(keys)
         packed[~ok] = b""
+        kind_codes = np.asarray(kinds, np.uint8)
         self._keys.extend(packed)
-        self._kinds.extend(np.asarray(kinds, np.uint8))
+        self._kinds.extend(kind_codes)
         self.displays.extend(displays)
-        for j, (kind, key) in enumerate(zip(kinds, keys, strict=True)):
-            i = first + j
-            if ok[j]:
-                self._pending[(kind, key)] = i
-            else:
-                self._odd[(kind, key)] = i
-                self._odd_name[i] = key
-            self.kind_counts[kind] += 1
-            self.kind_first.setdefault(kind, i)
+        for j in np.flatnonzero(~ok).tolist():
+            self._odd[(kinds[j], keys[j])] = first + j
+            self._odd_name[first + j] = keys[j]
+        if count >= MERGE_AT:
+            self.merge()
+        else:
+            for j in np.flatnonzero(ok).tolist():
+                self._pending[(kinds[j], keys[j])] = first + j
+        counts = np.bincount(kind_codes, minlength=256)
+        for kind in np.flatnonzero(counts).tolist():
+            self.kind_counts[kind] += int(counts[kind])
+            if kind not in self.kind_first:
+                self.kind_first[kind] = first + int(np.argmax(kind_codes == kind))
         if len(self._pending) >= MERGE_AT:
             self.merge()
         return first
 
     def merge(self) -> None:
-        """Move the pending keys into the sorted array."""
-        if not self._pending:
+        """Take every id into the sorted order (pending keys leave their dict)."""
+        if self._merged == self.n:
             return
-        fresh = np.fromiter(self._pending.values(), np.int32, len(self._pending))
         keys = self._keys.values
+        fresh = np.arange(self._merged, self.n, dtype=np.int32)
         fresh = fresh[np.argsort(keys[fresh], kind="stable")]
-        at = np.searchsorted(keys, keys[fresh], sorter=self._order) if len(self._order) else 0
+        at = np.searchsorted(keys[: self._merged], keys[fresh], sorter=self._order) if self._merged else 0
         self._order = np.insert(self._order, at, fresh)
+        self._merged = self.n
         self._pending.clear()
 
     def sorted_below(self, bound: str) -> list[str]:
         """Every key that sorts below ``bound``, sorted."""
         self.merge()
         order = self._order
+        if self._odd_name:
+            order = order[~np.isin(order, np.fromiter(self._odd_name, np.int64, len(self._odd_name)))]
         cut = bisect_left(range(len(order)), bound, key=lambda p: self.key(int(order[p])))
         out = self.keys_of(order[:cut])
         out.extend(k for k in self._odd_name.values() if k < bound)
@@ -283,12 +303,19 @@ class KeyTable:
     def arrays(self) -> dict[str, np.ndarray]:
         self.merge()
         blob, offsets = self.displays.arrays()
-        return {"keys": self._keys.values, "kinds": self._kinds.values, "order": self._order,
-                "display_blob": blob, "display_offsets": offsets}
+        return {
+            "keys": self._keys.values,
+            "kinds": self._kinds.values,
+            "order": self._order,
+            "display_blob": blob,
+            "display_offsets": offsets,
+        }
 
     def meta(self) -> dict[str, Any]:
-        return {"odd": [[i, self.kind(i), key] for i, key in self._odd_name.items()],
-                "changed_displays": [[i, text] for i, text in self.displays.changed.items()]}
+        return {
+            "odd": [[i, self.kind(i), key] for i, key in self._odd_name.items()],
+            "changed_displays": [[i, text] for i, text in self.displays.changed.items()],
+        }
 
     @classmethod
     def restore(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> KeyTable:
@@ -297,6 +324,7 @@ class KeyTable:
         table._keys = Column(PACKED, arrays["keys"])
         table._kinds = Column(np.uint8, arrays["kinds"])
         table._order = arrays["order"]
+        table._merged = len(table._order)
         table.displays = Displays(arrays["display_blob"], arrays["display_offsets"])
         for i, kind, key in meta["odd"]:
             table._odd[(kind, key)] = i
@@ -314,7 +342,7 @@ class KeyTable:
         n = self.n
         if len(self._kinds.values) != n or len(self.displays) != n:
             raise ValueError("key, kind and display counts differ")
-        if len(self._order) + len(self._odd_name) != n:
+        if len(self._order) != n or self._merged != n:
             raise ValueError("the sorted keys do not cover the table")
         if len(self._order) and (int(self._order.min()) < 0 or int(self._order.max()) >= n):
             raise ValueError("sorted key ids out of range")

@@ -1,13 +1,13 @@
-"""The embedded store: SQLite on disk for durability, an in-memory index for speed.
+"""The embedded store: SQLite on disk for durability, a compact in-memory index for speed.
 
-Every acknowledged write is committed to SQLite (WAL journal) before the
-index changes, so a killed process loses nothing it acknowledged; the index
-is rebuilt from SQLite on start. Reads never touch SQLite: they are served
-from the index, which is what keeps online scoring in the sub-millisecond
-range on a million applications.
+Every acknowledged write is one SQLite transaction (WAL journal), committed before
+the index changes, so a killed process loses nothing it acknowledged. The index
+(:mod:`.index`: integer ids and numpy arrays) is saved beside the database on close
+and after bulk loads, and loaded and caught up on open (:mod:`.startup`); graph reads
+are index lookups, application records are read from SQLite by row.
 
-One process owns a database file at a time (the service, or a ``ringsight``
-command); concurrent threads inside that process are serialised by a lock.
+One process owns a database file at a time (:mod:`.lock`); threads inside it are
+serialised by a lock.
 
 >>> from graph.store.embedded.store import EmbeddedStore
 >>> store = EmbeddedStore("memory://")
@@ -17,26 +17,26 @@ command); concurrent threads inside that process are serialised by a lock.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
-from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from graph.errors import Conflict, InvalidInput, StoreUnavailable
-from graph.memory import collector_paused
-from graph.normalise import SCALAR_PROPS, Identifier, NormalisedApplication, application_props
+import numpy as np
+
+from graph.errors import Conflict, StoreUnavailable
+from graph.normalise import NormalisedApplication
 from graph.store import in_process, snapshot
 from graph.store.contract import GraphStore
+from graph.store.embedded import persist, rows, startup, whole_graph
+from graph.store.embedded.case_log import CaseLogRows
+from graph.store.embedded.database import connect, path_of, prepare, transaction
+from graph.store.embedded.index import HUB, GraphIndex, Use
+from graph.store.embedded.lock import ProcessLock
+from graph.store.embedded.startup import Opened
 from graph.store.records import (
-    Alert,
     AuditEntry,
-    AuditEvent,
     Decision,
     GraphEdge,
     GraphNode,
@@ -45,372 +45,371 @@ from graph.store.records import (
     LinkedComponent,
     LookAlike,
     Recorded,
-    RingRecord,
     ScoringSnapshot,
     Subgraph,
 )
-from graph.vocabulary import HUB_LIMIT, RELATIONSHIP_OF_KIND, applicant_node, node_kind
+from graph.vocabulary import (
+    HUB_LIMIT,
+    IDENTIFIER_KINDS,
+    KIND_CODE,
+    RELATIONSHIP_OF_KIND,
+    USAGE_WINDOW,
+    applicant_node,
+    node_kind,
+)
 
-_COLUMNS = ", ".join(("application_id", "applicant_key", "applicant_display", "ts", "identifiers", *SCALAR_PROPS))
-_MARKS = ", ".join("?" * (5 + len(SCALAR_PROPS)))
-_ITEM, _FIELD = "\x1e", "\x1f"
+SAVE_EVERY = 200_000
+"""Applications written since the last save after which a write saves the index (and
+then only when they are at least as many as the saved index covers): bulk loads are
+saved as they go, at doubling intervals; online writes are saved on close."""
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS applications (
-    application_id TEXT PRIMARY KEY,
-    applicant_key TEXT NOT NULL,
-    applicant_display TEXT NOT NULL,
-    ts REAL NOT NULL,
-    identifiers TEXT NOT NULL,
-    account_created_ts REAL, amount REAL, income REAL, product TEXT, channel TEXT, device_os TEXT,
-    lat REAL, lon REAL, form_fill_seconds REAL, field_edits INTEGER, paste_events INTEGER,
-    session_seconds REAL
-);
-CREATE TABLE IF NOT EXISTS labels (
-    node_id TEXT PRIMARY KEY, status TEXT NOT NULL, by TEXT NOT NULL,
-    at REAL NOT NULL, reason TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS rings (
-    ring_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, at REAL NOT NULL, active INTEGER NOT NULL,
-    score REAL NOT NULL, features TEXT NOT NULL, identifiers TEXT NOT NULL,
-    lineage TEXT NOT NULL, members TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS decisions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, application_id TEXT NOT NULL, at REAL NOT NULL,
-    score REAL NOT NULL, band TEXT NOT NULL, action TEXT NOT NULL, reasons TEXT NOT NULL,
-    model_version TEXT NOT NULL, trigger TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS decisions_by_application ON decisions(application_id);
-CREATE TABLE IF NOT EXISTS alerts (
-    alert_id TEXT PRIMARY KEY, applicant_key TEXT NOT NULL, tier TEXT NOT NULL, at REAL NOT NULL,
-    trigger TEXT NOT NULL, score REAL NOT NULL, previous_score REAL, status TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, actor TEXT NOT NULL,
-    action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_by_subject ON audit(subject);
-CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TRIGGER IF NOT EXISTS audit_append_only_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-"""
+_POINT_READS = ("identifier_usage", "applicant_identifiers", "applicant_applications", "labels")
 
 
-@dataclass(slots=True)
-class _IdentifierIndex:
-    """Usage of one identifier: application times (sorted) with their applicants,
-    and per applicant the first and last time of use."""
-
-    display: str
-    times: list[float] = field(default_factory=list)
-    who: list[str] = field(default_factory=list)
-    applicants: dict[str, list[float]] = field(default_factory=dict)
-    dirty: bool = False
-
-    def add(self, ts: float, applicant: str) -> None:
-        if self.times and (ts < self.times[-1] or (ts == self.times[-1] and applicant < self.who[-1])):
-            self.dirty = True
-        self.times.append(ts)
-        self.who.append(applicant)
-        span = self.applicants.get(applicant)
-        if span is None:
-            self.applicants[applicant] = [ts, ts]
-        else:
-            span[0] = min(span[0], ts)
-            span[1] = max(span[1], ts)
-
-    def settle(self) -> None:
-        if self.dirty:
-            order = sorted(range(len(self.times)), key=lambda i: (self.times[i], self.who[i]))
-            self.times = [self.times[i] for i in order]
-            self.who = [self.who[i] for i in order]
-            self.dirty = False
-
-
-def _path_of(url: str) -> str:
-    if url.startswith("memory://"):
-        return ":memory:"
-    if not url.startswith("sqlite:///"):
-        raise InvalidInput("graph_url", "embedded store URLs are sqlite:///path or memory://")
-    path = url[len("sqlite:///") :]
-    if not path:
-        raise InvalidInput("graph_url", "sqlite:/// needs a file path")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-class EmbeddedStore(GraphStore):
+class EmbeddedStore(CaseLogRows, GraphStore):
     """SQLite-backed store with an in-memory graph index. See the module docstring."""
 
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
         self._lock = threading.RLock()
+        self._path = path_of(url)
+        self._closed = False
+        self._process_lock = ProcessLock(self._path) if self._path is not None else None
         try:
-            self._db = sqlite3.connect(_path_of(url), check_same_thread=False, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot open {url}: {exc}") from exc
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._apps: dict[str, NormalisedApplication] = {}
-        self._by_applicant: dict[str, list[str]] = {}
-        self._applicant_display: dict[str, str] = {}
-        self._ident: dict[str, _IdentifierIndex] = {}
-        self._applicant_idents: dict[str, dict[str, list[float]]] = {}
-        self._labels: dict[str, Label] = {}
-        self._idents: dict[str, Identifier] = {}
-        self._rebuild()
+            self._db = connect(self._path)
+            self._identity = prepare(self._db)
+            self._read_labels()
+            self._index: GraphIndex | None = None
+            self.opened: Opened = Opened("none", 0, 0.0)
+            index = self._ready()
+            self._saved = index.rows if self.opened.how == "loaded" and not self.opened.caught_up else -1
+        except BaseException:
+            if hasattr(self, "_db"):
+                self._db.close()
+            if self._process_lock is not None:
+                self._process_lock.release()
+            raise
+        # A subclass that replaces a point read (a test's failing store) gets the snapshot
+        # assembled from its reads, so it sees what it asked for.
+        self._assemble = any(getattr(type(self), name) is not getattr(EmbeddedStore, name) for name in _POINT_READS)
 
-    # -- index ------------------------------------------------------------------------
-    def _rebuild(self) -> None:
-        rows = self._db.execute(f"SELECT {_COLUMNS} FROM applications ORDER BY ts, application_id")
-        # Millions of small objects and no garbage: the collector would rescan them all
-        # over and over (a 1M-application restart is ~3x faster without it). The index
-        # lives as long as the process: frozen, it stays out of every later collection.
-        with collector_paused(freeze=True):
-            for row in rows:
-                self._index(self._from_row(row))
-            self._settle()
-        for node_id, status, by, at, reason in self._db.execute("SELECT * FROM labels"):
-            self._labels[node_id] = Label(node_id, status, by, at, reason)
+    # -- the index ----------------------------------------------------------------------------------
+    def _ready(self) -> GraphIndex:
+        """The index with every acknowledged write in it (call under the lock)."""
+        if self._index is None:
+            self._index, self.opened = startup.open_index(self._db, self._path, self._identity)
+        self._index.settle()
+        return self._index
 
-    def _identifier(self, kind: str, key: str, display: str) -> Identifier:
-        # One shared object per identifier: a kiosk used by 500 applications is held once.
-        known = self._idents.get(key)
-        if known is None:
-            known = self._idents[key] = Identifier(kind, key, display)
-        return known
+    def _indexed(self, batch: rows.NewRows) -> None:
+        """Put a committed batch into the index. Should that fail, the index is rebuilt
+        from SQLite (which holds the batch) rather than left behind it."""
+        index = self._ready()
+        try:
+            if batch.new_applicants:
+                index.applicants.add_many(
+                    [0] * len(batch.new_applicants), *map(list, zip(*batch.new_applicants, strict=True))
+                )
+            for person, display in batch.displays.items():
+                index.applicants.set_display(person, display)
+            if batch.new_identifiers:
+                kinds, keys, displays = map(list, zip(*batch.new_identifiers, strict=True))
+                index.identifiers.add_many(kinds, keys, displays)
+            index.append([a.ts for a in batch.apps], batch.applicants, batch.identifiers)
+        except BaseException:
+            self._index = None
+            self._ready()
+            raise
 
-    def _from_row(self, row: tuple[Any, ...]) -> NormalisedApplication:
-        app_id, key, display, ts, packed = row[:5]
-        idents = tuple(self._identifier(*item.split(_FIELD)) for item in packed.split(_ITEM)) if packed else ()
-        return NormalisedApplication(app_id, ts, key, display, idents, *row[5:])
+    def _ident(self, node_id: str) -> int:
+        kind, sep, key = node_id.partition(":")
+        code = KIND_CODE.get(kind)
+        if code is None or not sep:
+            return -1
+        return self._ready().identifiers.find(code, key)
 
-    @staticmethod
-    def _to_row(a: NormalisedApplication) -> tuple[Any, ...]:
-        packed = _ITEM.join(_FIELD.join((i.kind, i.key, i.display)) for i in a.identifiers)
-        return (a.application_id, a.applicant_key, a.applicant_display, a.ts, packed,
-                *application_props(a).values())
+    def _node(self, index: GraphIndex, ident: int) -> str:
+        return f"{IDENTIFIER_KINDS[index.identifiers.kind(ident)]}:{index.identifiers.key(ident)}"
 
-    def _index(self, app: NormalisedApplication) -> None:
-        app.identifiers = tuple(self._identifier(i.kind, i.key, i.display) for i in app.identifiers)
-        self._apps[app.application_id] = app
-        self._by_applicant.setdefault(app.applicant_key, []).append(app.application_id)
-        self._applicant_display[app.applicant_key] = app.applicant_display
-        mine = self._applicant_idents.setdefault(app.applicant_key, {})
-        for ident in app.identifiers:
-            nid = ident.node_id
-            entry = self._ident.get(nid)
-            if entry is None:
-                entry = self._ident[nid] = _IdentifierIndex(ident.display)
-            entry.add(app.ts, app.applicant_key)
-            span = mine.get(nid)
-            if span is None:
-                mine[nid] = [app.ts, app.ts]
-            else:
-                span[0] = min(span[0], app.ts)
-                span[1] = max(span[1], app.ts)
+    def _keys_of(self, index: GraphIndex, people: Sequence[int]) -> list[str]:
+        if len(people) > 8:
+            return index.applicants.keys_of(np.asarray(people, np.int64))
+        return [index.applicants.key(a) for a in people]
 
-    def _settle(self) -> None:
-        for entry in self._ident.values():
-            entry.settle()
-        for app_ids in self._by_applicant.values():
-            if len(app_ids) > 1:
-                app_ids.sort(key=lambda a: (self._apps[a].ts, a))
+    def _usage(self, index: GraphIndex, node_id: str, ident: int, use: Use) -> IdentifierUsage:
+        recent = list(zip(use.recent_ts, self._keys_of(index, use.recent_who), strict=True))
+        if use.ties:
+            recent.sort()
+        members = tuple(sorted(self._keys_of(index, use.members))) if use.members is not None else ()
+        return IdentifierUsage(
+            node_id=node_id,
+            applicants=use.applicants,
+            applications=use.applications,
+            first_ts=use.first_ts,
+            last_ts=use.last_ts,
+            recent=tuple(recent),
+            members=members,
+            display=index.identifiers.display(ident),
+        )
 
-    # -- writes -------------------------------------------------------------------------
+    def _save(self) -> None:
+        if self._path is None or self._index is None:
+            return
+        index = self._index
+        arrays = index.arrays()
+        manifest = {
+            "identity": self._identity,
+            "applications": index.rows,
+            "applicants": index.applicants.n,
+            "identifiers": index.identifiers.n,
+            "meta": index.meta(),
+        }
+        persist.save(persist.index_dir(self._path), manifest, arrays)
+        self._saved = index.rows
+
+    def _save_after_bulk(self) -> None:
+        if self._path is None or self._index is None:
+            return
+        unsaved = self._index.rows - max(self._saved, 0)
+        if unsaved >= max(SAVE_EVERY, self._saved):
+            self._save()
+
+    # -- writes ---------------------------------------------------------------------------------------
     def upsert(self, applications: Sequence[NormalisedApplication]) -> int:
+        rows.check_kinds(applications)
         with self._lock:
-            fresh: dict[str, NormalisedApplication] = {}
-            for app in applications:
-                known = self._apps.get(app.application_id) or fresh.get(app.application_id)
-                if known is not None:
-                    if known.applicant_key != app.applicant_key:
-                        raise Conflict(
-                            f"application {app.application_id!r} is already stored for another applicant"
-                        )
-                    continue
-                fresh[app.application_id] = app
-            if not fresh:
-                return 0
-            rows = [self._to_row(a) for a in fresh.values()]
-            with self._transaction("write"):
-                self._db.executemany(f"INSERT INTO applications ({_COLUMNS}) VALUES ({_MARKS})", rows)
-            for app in fresh.values():
-                self._index(app)
-            self._settle_touched(fresh.values())
+            index = self._ready()
+            with transaction(self._db, "write"):
+                fresh = rows.new_applications(self._db, applications, index.applicants)
+                if not fresh:
+                    return 0
+                batch = rows.resolve(fresh, index.applicants, index.identifiers, index.rows)
+                rows.write(self._db, batch, index.applicants.n, index.identifiers.n)
+            self._indexed(batch)
+            self._save_after_bulk()
             return len(fresh)
 
     def record_assessment(self, app: NormalisedApplication, decision: Decision, audit: AuditEntry) -> Recorded:
+        rows.check_kinds([app])
         with self._lock:
-            known = self._apps.get(app.application_id)
-            if known is not None:
-                if known.applicant_key != app.applicant_key:
+            index = self._ready()
+            with transaction(self._db, "write"):
+                found = rows.row_of(self._db, app.application_id)
+                if found is None:
+                    batch = rows.resolve([app], index.applicants, index.identifiers, index.rows)
+                    rows.write(self._db, batch, index.applicants.n, index.identifiers.n)
+                    self._insert_decision(decision)
+                    self._insert_audit(audit.at, audit.actor, audit.action, audit.subject, audit.detail)
+                elif index.applicants.key(found[1]) != app.applicant_key:
                     raise Conflict(f"application {app.application_id!r} is already stored for another applicant")
+            if found is not None:
                 first = [d for d in self.decisions(app.application_id) if d.trigger == decision.trigger]
                 return Recorded(False, first[0] if first else None)
-            with self._transaction("write"):
-                self._db.execute(f"INSERT INTO applications ({_COLUMNS}) VALUES ({_MARKS})", self._to_row(app))
-                self._insert_decision(decision)
-                self._insert_audit(audit.at, audit.actor, audit.action, audit.subject, audit.detail)
-            self._index(app)
-            self._settle_touched([app])
+            self._indexed(batch)
             return Recorded(True)
 
-    @contextmanager
-    def _transaction(self, what: str) -> Iterator[None]:
-        """One write transaction: committed whole, or rolled back on any error (so nothing
-        of a failed write stays pending for a later write to commit)."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"{what} failed: {exc}") from exc
-        try:
-            yield
-            self._db.execute("COMMIT")
-        except BaseException as exc:
-            self._db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise StoreUnavailable(f"{what} failed: {exc}") from exc
-            raise
-
-    def _settle_touched(self, apps: Any) -> None:
-        for app in apps:
-            for ident in app.identifiers:
-                self._ident[ident.node_id].settle()
-            ids = self._by_applicant[app.applicant_key]
-            if len(ids) > 1:
-                ids.sort(key=lambda a: (self._apps[a].ts, a))
-
-    # -- point reads ------------------------------------------------------------------------
+    # -- point reads ------------------------------------------------------------------------------------
     def application(self, application_id: str) -> NormalisedApplication | None:
-        return self._apps.get(application_id)
-
-    def applicant_applications(
-        self, applicant_key: str, before: float | None = None
-    ) -> list[NormalisedApplication]:
         with self._lock:
-            apps = [self._apps[a] for a in self._by_applicant.get(applicant_key, ())]
+            row = rows.application_by_id(self._db, application_id)
+            index = self._ready()
+            return None if row is None else rows.decode(row, index.applicants, index.identifiers)
+
+    def _applications_at(self, index: GraphIndex, at: Sequence[int]) -> list[NormalisedApplication]:
+        return [rows.decode(r, index.applicants, index.identifiers) for r in rows.applications_at(self._db, at)]
+
+    def applicant_applications(self, applicant_key: str, before: float | None = None) -> list[NormalisedApplication]:
+        with self._lock:
+            index = self._ready()
+            person = index.applicants.find(0, applicant_key)
+            apps = rows.by_time(self._applications_at(index, index.app_rows(person))) if person >= 0 else []
         return [a for a in apps if before is None or a.ts < before]
 
-    def applicant_identifiers(
-        self, applicant_keys: Sequence[str], as_of: float
-    ) -> dict[str, tuple[str, ...]]:
-        out: dict[str, tuple[str, ...]] = {}
+    def applications_of(self, applicant_keys: Sequence[str]) -> dict[str, list[NormalisedApplication]]:
         with self._lock:
-            for key in applicant_keys:
-                spans = self._applicant_idents.get(key)
-                if spans:
-                    used = tuple(sorted(n for n, s in spans.items() if s[0] < as_of))
-                    if used:
-                        out[key] = used
-        return out
-
-    def identifier_usage(
-        self, node_ids: Sequence[str], as_of: float, window: float, expand_limit: int
-    ) -> dict[str, IdentifierUsage]:
-        out: dict[str, IdentifierUsage] = {}
-        with self._lock:
-            for nid in node_ids:
-                entry = self._ident.get(nid)
-                if entry is None:
-                    continue
-                end = bisect_left(entry.times, as_of)
-                if end == 0:
-                    continue
-                if end == len(entry.times):
-                    before = list(entry.applicants)
-                else:
-                    before = [k for k, s in entry.applicants.items() if s[0] < as_of]
-                start = bisect_left(entry.times, as_of - window, 0, end)
-                recent = tuple(zip(entry.times[start:end], entry.who[start:end], strict=True))
-                out[nid] = IdentifierUsage(
-                    node_id=nid,
-                    applicants=len(before),
-                    applications=end,
-                    first_ts=entry.times[0],
-                    last_ts=entry.times[end - 1],
-                    recent=recent,
-                    members=tuple(sorted(before)) if len(before) <= expand_limit else (),
-                    display=entry.display,
-                )
-        return out
+            index = self._ready()
+            people = {key: p for key in applicant_keys if (p := index.applicants.find(0, key)) >= 0}
+            at = [row for p in set(people.values()) for row in index.app_rows(p)]
+            grouped: dict[int, list[NormalisedApplication]] = {}
+            for r in rows.applications_at(self._db, at):
+                grouped.setdefault(int(r[2]), []).append(rows.decode(r, index.applicants, index.identifiers))
+        return {key: rows.by_time(grouped[p]) for key, p in people.items() if p in grouped}
 
     def applicants_below(self, bound: str) -> list[str]:
         with self._lock:
-            return sorted(k for k in self._by_applicant if k < bound)
+            return self._ready().applicants.sorted_below(bound)
 
-    def applications_of(self, applicant_keys: Sequence[str]) -> dict[str, list[NormalisedApplication]]:
-        out: dict[str, list[NormalisedApplication]] = {}
-        for key in applicant_keys:
-            apps = self.applicant_applications(key)
-            if apps:
-                out[key] = apps
+    def applicant_identifiers(self, applicant_keys: Sequence[str], as_of: float) -> dict[str, tuple[str, ...]]:
+        out: dict[str, tuple[str, ...]] = {}
+        with self._lock:
+            index = self._ready()
+            for key in applicant_keys:
+                person = index.applicants.find(0, key)
+                if person >= 0:
+                    used = index.idents_before(person, as_of)
+                    if used:
+                        out[key] = tuple(sorted(self._node(index, i) for i in used))
+        return out
+
+    def identifier_usage(
+        self, node_ids: Sequence[str], as_of: float, window: float, hub_limit: int
+    ) -> dict[str, IdentifierUsage]:
+        out: dict[str, IdentifierUsage] = {}
+        with self._lock:
+            index = self._ready()
+            for nid in node_ids:
+                ident = self._ident(nid)
+                if ident < 0:
+                    continue
+                use = index.usage(ident, as_of, window, hub_limit)
+                if use is not None:
+                    out[nid] = self._usage(index, nid, ident, use)
         return out
 
     def snapshot(self, app: NormalisedApplication, as_of: float, hub_limit: int) -> ScoringSnapshot:
-        with self._lock:
+        if self._assemble:
             return snapshot.assemble(self, self.labels, app, as_of, hub_limit)
+        with self._lock:
+            return self._snapshot(self._ready(), app, as_of, hub_limit)
+
+    def _snapshot(self, index: GraphIndex, app: NormalisedApplication, as_of: float, hub_limit: int) -> ScoringSnapshot:
+        """:func:`graph.store.snapshot.assemble` with integer ids: the same record, built
+        without resolving a node id twice (hop-3 hubs are not even counted past the limit)."""
+        subject = app.applicant_key
+        me = index.applicants.find(0, subject)
+        hop1: dict[str, int] = {}
+        for own in app.identifiers:
+            if own.node_id not in hop1:
+                hop1[own.node_id] = self._ident(own.node_id)
+        if me >= 0:
+            for i in index.idents_before(me, as_of):
+                hop1.setdefault(self._node(index, i), i)
+        identifiers = tuple(sorted(hop1))
+        usage: dict[str, IdentifierUsage] = {}
+        hop2_ids: set[int] = set()
+        for nid in identifiers:
+            at = hop1[nid]
+            use = index.usage(at, as_of, USAGE_WINDOW, hub_limit) if at >= 0 else None
+            if use is not None:
+                usage[nid] = self._usage(index, nid, at, use)
+                if use.members:
+                    hop2_ids.update(use.members)
+        hop2_ids.discard(me)
+        hop2 = sorted(zip(self._keys_of(index, list(hop2_ids)), hop2_ids, strict=True))
+        neighbours: dict[str, tuple[str, ...]] = {}
+        hop3_ids: set[int] = set()
+        for key, person in hop2:
+            used = index.idents_before(person, as_of)
+            neighbours[key] = tuple(sorted(self._node(index, i) for i in used))
+            hop3_ids.update(used)
+        hop3_ids.difference_update(hop1.values())
+        hop3 = sorted((self._node(index, i), i) for i in hop3_ids)
+        far_usage: dict[str, IdentifierUsage] = {}
+        for nid, at in hop3:
+            use = index.usage(at, as_of, USAGE_WINDOW, hub_limit, skip_hubs=True)
+            if use is not None and use is not HUB and use.members:
+                far_usage[nid] = self._usage(index, nid, at, use)
+        labels: dict[str, Label] = {}
+        if self._labels:
+            nodes = {applicant_node(subject), *identifiers, *(nid for nid, _ in hop3)}
+            nodes.update(applicant_node(k) for k, _ in hop2)
+            nodes.update(applicant_node(k) for use in far_usage.values() for k in use.members)
+            labels = {n: self._labels[n] for n in sorted(n for n in nodes if n in self._labels)}
+        history: tuple[NormalisedApplication, ...] = ()
+        if me >= 0:
+            earlier = [r for r in index.app_rows(me) if index.row_ts(r) < as_of]
+            history = tuple(
+                a for a in rows.by_time(self._applications_at(index, earlier)) if a.application_id != app.application_id
+            )
+        return ScoringSnapshot(
+            applicant_key=subject,
+            as_of=as_of,
+            identifiers=identifiers,
+            usage=usage,
+            neighbours=neighbours,
+            far_usage=far_usage,
+            labels=labels,
+            history=history,
+        )
 
     def applicants_exist(self, applicant_keys: Sequence[str]) -> set[str]:
-        return {k for k in applicant_keys if k in self._by_applicant}
+        with self._lock:
+            index = self._ready()
+            return {k for k in applicant_keys if index.applicants.find(0, k) >= 0}
 
     def node_display(self, node_ids: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
-        for nid in node_ids:
-            kind, _, key = nid.partition(":")
-            if kind == "applicant" and key in self._applicant_display:
-                out[nid] = self._applicant_display[key]
-            elif kind == "application" and key in self._apps:
-                out[nid] = key
-            elif nid in self._ident:
-                out[nid] = self._ident[nid].display
+        with self._lock:
+            index = self._ready()
+            apps = [key for kind, _, key in (n.partition(":") for n in node_ids) if kind == "application"]
+            stored = rows.existing(self._db, apps) if apps else set()
+            for nid in node_ids:
+                kind, _, key = nid.partition(":")
+                if kind == "applicant":
+                    person = index.applicants.find(0, key)
+                    if person >= 0:
+                        out[nid] = index.applicants.display(person)
+                elif kind == "application":
+                    if key in stored:
+                        out[nid] = key
+                else:
+                    ident = self._ident(nid)
+                    if ident >= 0:
+                        out[nid] = index.identifiers.display(ident)
         return out
 
     def neighbourhood(self, node_id: str, depth: int, limit: int) -> Subgraph:
         hub_limit = HUB_LIMIT
         with self._lock:
-            start: list[str]
+            index = self._ready()
+            ids: dict[str, int] = {}
             kind, _, key = node_id.partition(":")
             if kind == "application":
-                app = self._apps.get(key)
-                start = [applicant_node(app.applicant_key)] if app else []
+                found = rows.row_of(self._db, key)
+                if found is not None:
+                    ids[applicant_node(index.applicants.key(found[1]))] = found[1]
             elif kind == "applicant":
-                start = [node_id] if key in self._by_applicant else []
+                person = index.applicants.find(0, key)
+                if person >= 0:
+                    ids[node_id] = person
             else:
-                start = [node_id] if node_id in self._ident else []
-            seen: dict[str, int] = {n: 0 for n in start}
+                ident = self._ident(node_id)
+                if ident >= 0:
+                    ids[node_id] = ident
+            seen: dict[str, int] = {n: 0 for n in ids}
             edges: set[tuple[str, str, float]] = set()
-            queue = deque(start)
+            queue = deque(seen)
             truncated = False
             while queue:
                 current = queue.popleft()
                 hops = seen[current]
                 if hops >= depth:
                     continue
-                ckind, _, ckey = current.partition(":")
-                if ckind == "applicant":
-                    spans = self._applicant_idents.get(ckey, {})
-                    neighbours = [(n, s[0]) for n, s in sorted(spans.items())]
-                    pairs = [(current, n, t) for n, t in neighbours]
+                at = ids[current]
+                neighbours: list[tuple[str, float, int]]
+                if node_kind(current) == "applicant":
+                    spans = index.spans_of(at)
+                    neighbours = sorted((self._node(index, i), s[0], i) for i, s in spans.items())
+                    pairs = [(current, n, t) for n, t, _ in neighbours]
                 else:
-                    entry = self._ident[current]
-                    if len(entry.applicants) > hub_limit and hops > 0:
+                    if hops > 0 and index.applicant_count(at) > hub_limit:
                         continue
-                    neighbours = [(applicant_node(a), s[0]) for a, s in sorted(entry.applicants.items())]
-                    pairs = [(n, current, t) for n, t in neighbours]
-                for (nid, _), pair in zip(neighbours, pairs, strict=True):
+                    firsts = index.members_first(at)
+                    names = self._keys_of(index, list(firsts))
+                    neighbours = sorted(
+                        (applicant_node(k), t, a) for k, (a, t) in zip(names, firsts.items(), strict=True)
+                    )
+                    pairs = [(n, current, t) for n, t, _ in neighbours]
+                for (nid, _, nid_at), pair in zip(neighbours, pairs, strict=True):
                     if nid not in seen:
                         if len(seen) >= limit:
                             truncated = True
                             continue
                         seen[nid] = hops + 1
+                        ids[nid] = nid_at
                         queue.append(nid)
                     edges.add(pair)
-            nodes = [self._graph_node(n) for n in sorted(seen)]
+            nodes = [self._graph_node(index, n, ids[n]) for n in sorted(seen)]
             graph_edges = [
                 GraphEdge(s, t, RELATIONSHIP_OF_KIND[node_kind(t)], ts)
                 for s, t, ts in sorted(edges)
@@ -418,51 +417,38 @@ class EmbeddedStore(GraphStore):
             ]
         return Subgraph(nodes, graph_edges, truncated)
 
-    def _graph_node(self, nid: str) -> GraphNode:
-        kind, _, key = nid.partition(":")
+    def _graph_node(self, index: GraphIndex, nid: str, at: int) -> GraphNode:
+        kind = node_kind(nid)
         label = self._labels.get(nid)
         props: dict[str, Any] = {"status": label.status if label else None}
         if kind == "applicant":
-            props["applications"] = len(self._by_applicant.get(key, ()))
-            return GraphNode(nid, kind, self._applicant_display.get(key, ""), props)
-        entry = self._ident[nid]
-        props["applicants"] = len(entry.applicants)
-        return GraphNode(nid, kind, entry.display, props)
+            props["applications"] = index.app_count(at)
+            return GraphNode(nid, kind, index.applicants.display(at), props)
+        props["applicants"] = index.applicant_count(at)
+        return GraphNode(nid, kind, index.identifiers.display(at), props)
 
-    # -- labels ------------------------------------------------------------------------------
-    def set_label(self, label: Label) -> None:
+    def stats(self) -> dict[str, int]:
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO labels VALUES (?, ?, ?, ?, ?)",
-                (label.node_id, label.status, label.by, label.at, label.reason),
-            )
-            self._labels[label.node_id] = label
+            index = self._ready()
+            counts = {"applications": index.rows, "applicants": index.applicants.n}
+            idents = index.identifiers
+            for kind in sorted(idents.kind_first, key=idents.kind_first.__getitem__):
+                counts[IDENTIFIER_KINDS[kind]] = idents.kind_counts[kind]
+            counts["labels"] = len(self._labels)
+            counts["rings"] = self.active_rings()
+            return counts
 
-    def remove_label(self, node_id: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM labels WHERE node_id = ?", (node_id,))
-            self._labels.pop(node_id, None)
-
-    def labels(self, node_ids: Sequence[str] | None = None) -> dict[str, Label]:
-        with self._lock:
-            if node_ids is None:
-                return dict(self._labels)
-            return {n: self._labels[n] for n in node_ids if n in self._labels}
-
-    # -- whole graph -----------------------------------------------------------------------------
+    # -- whole graph -----------------------------------------------------------------------------------
     def links(self) -> Iterator[tuple[str, str, float, float]]:
         with self._lock:
-            snapshot = [
-                (key, nid, span[0], span[1])
-                for key, spans in self._applicant_idents.items()
-                for nid, span in spans.items()
-            ]
-        yield from snapshot
+            everything = list(whole_graph.links(self._ready()))
+        yield from everything
 
     def linked_components(
         self, kinds: Sequence[str], max_identifier_applicants: int, min_size: int, exclude: Sequence[str] = ()
     ) -> list[LinkedComponent]:
-        return in_process.linked_components(self.links(), kinds, max_identifier_applicants, min_size, exclude)
+        with self._lock:
+            return whole_graph.linked_components(self._ready(), kinds, max_identifier_applicants, min_size, exclude)
 
     def look_alikes(
         self,
@@ -472,149 +458,19 @@ class EmbeddedStore(GraphStore):
         min_shared: int = 2,
         exclude: Sequence[str] = (),
     ) -> list[LookAlike]:
-        return in_process.look_alikes(
-            self.links(), kinds, max_identifier_applicants, min_similarity, min_shared, exclude
-        )
+        with self._lock:
+            return whole_graph.look_alikes(
+                self._ready(), kinds, max_identifier_applicants, min_similarity, min_shared, exclude
+            )
 
     def split_communities(
         self, component: LinkedComponent, max_identifier_applicants: int, seed: int = 42
     ) -> list[LinkedComponent]:
-        return in_process.split_communities(self.links(), component, max_identifier_applicants, seed)
-
-    def stats(self) -> dict[str, int]:
         with self._lock:
-            counts = {"applications": len(self._apps), "applicants": len(self._by_applicant)}
-            for nid in self._ident:
-                kind = node_kind(nid)
-                counts[kind] = counts.get(kind, 0) + 1
-            counts["labels"] = len(self._labels)
-            counts["rings"] = self._db.execute("SELECT count(*) FROM rings WHERE active = 1").fetchone()[0]
-            return counts
+            links = whole_graph.links_of_members(self._ready(), component.members)
+        return in_process.split_communities(links, component, max_identifier_applicants, seed)
 
-    # -- rings, decisions, alerts, audit -------------------------------------------------------------
-    def write_rings(self, run_id: str, at: float, rings: Sequence[RingRecord]) -> None:
-        with self._lock, self._transaction("ring write"):
-            self._db.execute("UPDATE rings SET active = 0 WHERE active = 1")
-            self._db.executemany(
-                "INSERT OR REPLACE INTO rings VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        r.ring_id,
-                        r.run_id,
-                        at,
-                        r.score,
-                        json.dumps(r.features, sort_keys=True),
-                        json.dumps(list(r.identifiers)),
-                        json.dumps(r.lineage, sort_keys=True),
-                        json.dumps(list(r.members)),
-                    )
-                    for r in rings
-                ],
-            )
-
-    @staticmethod
-    def _ring(row: tuple[Any, ...]) -> RingRecord:
-        ring_id, run_id, _at, _active, score, features, idents, lineage, members = row
-        return RingRecord(
-            ring_id, run_id, tuple(json.loads(members)), score, json.loads(features),
-            tuple(json.loads(idents)), json.loads(lineage),
-        )
-
-    def rings(self) -> list[RingRecord]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM rings WHERE active = 1 ORDER BY ring_id").fetchall()
-        return [self._ring(r) for r in rows]
-
-    def ring_of(self, applicant_key: str) -> RingRecord | None:
-        needle = json.dumps(applicant_key)
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM rings WHERE active = 1 AND instr(members, ?) > 0 ORDER BY ring_id",
-                (needle,),
-            ).fetchall()
-        return self._ring(rows[0]) if rows else None
-
-    def record_decision(self, decision: Decision) -> None:
-        with self._lock:
-            self._insert_decision(decision)
-
-    def _insert_decision(self, decision: Decision) -> None:
-        d = decision
-        self._db.execute(
-            "INSERT INTO decisions (application_id, at, score, band, action, reasons, model_version, trigger) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (d.application_id, d.at, d.score, d.band, d.action, json.dumps(d.reasons), d.model_version, d.trigger),
-        )
-
-    def decisions(self, application_id: str) -> list[Decision]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT application_id, at, score, band, action, reasons, model_version, trigger "
-                "FROM decisions WHERE application_id = ? ORDER BY id",
-                (application_id,),
-            ).fetchall()
-        return [Decision(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in rows]
-
-    def add_alert(self, alert: Alert) -> None:
-        a = alert
-        with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (a.alert_id, a.applicant_key, a.tier, a.at, a.trigger, a.score, a.previous_score,
-                 a.status, json.dumps(a.detail, sort_keys=True)),
-            )
-
-    def alerts(self, status: str | None = None, limit: int = 100) -> list[Alert]:
-        sql = "SELECT * FROM alerts"
-        params: tuple[Any, ...] = ()
-        if status is not None:
-            sql += " WHERE status = ?"
-            params = (status,)
-        sql += " ORDER BY at DESC, alert_id LIMIT ?"
-        with self._lock:
-            rows = self._db.execute(sql, (*params, limit)).fetchall()
-        return [Alert(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8])) for r in rows]
-
-    def set_alert_status(self, alert_id: str, status: str) -> None:
-        with self._lock:
-            cur = self._db.execute("UPDATE alerts SET status = ? WHERE alert_id = ?", (status, alert_id))
-        if cur.rowcount == 0:
-            from graph.errors import NotFound
-
-            raise NotFound("alert", alert_id)
-
-    def append_audit(self, at: float, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:
-        with self._lock:
-            return self._insert_audit(at, actor, action, subject, detail)
-
-    def _insert_audit(self, at: float, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:
-        cur = self._db.execute(
-            "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-            (at, actor, action, subject, json.dumps(detail, sort_keys=True, default=str)),
-        )
-        return int(cur.lastrowid or 0)
-
-    def audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]:
-        sql = "SELECT seq, at, actor, action, subject, detail FROM audit"
-        params: tuple[Any, ...] = ()
-        if subject is not None:
-            sql += " WHERE subject = ?"
-            params = (subject,)
-        sql += " ORDER BY seq DESC LIMIT ?"
-        with self._lock:
-            rows = self._db.execute(sql, (*params, limit)).fetchall()
-        return [AuditEvent(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
-
-    # -- lifecycle ------------------------------------------------------------------------------------
-    def setting(self, name: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def put_setting(self, name: str, value: str) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, value))
-
+    # -- lifecycle ---------------------------------------------------------------------------------------
     def ping(self) -> None:
         try:
             with self._lock:
@@ -622,6 +478,21 @@ class EmbeddedStore(GraphStore):
         except sqlite3.Error as exc:
             raise StoreUnavailable(str(exc)) from exc
 
+    def save_index(self) -> None:
+        """Save the index now (done on close and during bulk loads anyway)."""
+        with self._lock:
+            self._ready()
+            self._save()
+
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                if self._index is not None and self._index.rows != self._saved:
+                    self._save()
+            finally:
+                self._db.close()
+                if self._process_lock is not None:
+                    self._process_lock.release()
