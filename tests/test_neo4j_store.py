@@ -503,7 +503,7 @@ def test_projections_are_dropped_when_gds_fails(
     population: tuple[Neo4jStore, EmbeddedStore], driver: neo4j.Driver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     neo, _ = population
-    gds = neo._graph_data_science()
+    gds = neo._gds._graph_data_science()
     real = gds.run_cypher
 
     def failing(query: str, params: dict[str, Any] | None = None, **kw: Any) -> Any:

@@ -104,7 +104,7 @@ def audit_params(e: AuditEntry) -> dict[str, Any]:
     return {"at": e.at, "actor": e.actor, "action": e.action, "subject": e.subject, "detail": to_json(e.detail)}
 
 
-def read_decisions(tx: neo4j.ManagedTransaction, application_id: str) -> list[Decision]:
+def read_decisions(tx: neo4j.ManagedTransaction | neo4j.Transaction, application_id: str) -> list[Decision]:
     return [
         Decision(r["application_id"], r["at"], r["score"], r["band"], r["action"], json.loads(r["reasons"]),
                  r["model_version"], r["trigger"])

@@ -40,11 +40,11 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import neo4j
-from neo4j.exceptions import ClientError, ConstraintError, Neo4jError
+from neo4j.exceptions import ClientError, ConstraintError
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from graph.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
-from graph.normalise import NormalisedApplication
+from graph.normalise import Identifier, NormalisedApplication
 from graph.store.contract import GraphStore
 from graph.store.neo4j import queries as q
 from graph.store.neo4j.gds import GdsWork
@@ -181,15 +181,31 @@ class Neo4jStore(GraphStore):
             self._schema_ready = True
 
     def _plan_scoring(self, session: neo4j.Session) -> None:
-        """Have the server plan the scoring snapshot now: planning the query takes about a
-        second (several on a cold, busy server), which the first score must not pay
-        inside its deadline. Plans are cached by the server per query text."""
-        nobody = NormalisedApplication("", 0.0, "", "", ())
-        try:
+        """Have the server plan the scoring flow's statements now, before the first request
+        depends on them: the snapshot query and the writes of a stored application each take
+        up to a second to plan (several on a cold, busy server), which a score must not pay
+        inside its deadline. The writes run on a made-up application in a transaction that
+        is rolled back, so their plans are cached (per query text) and nothing is written."""
+        probe = NormalisedApplication(
+            "ringsight-plan-probe", 0.0, "0" * 24, "", tuple(
+                Identifier(kind, "0" * 24, "") for kind in IDENTIFIER_KINDS
+            ),
+        )
+        decision = Decision(probe.application_id, 0.0, 0.0, "low", "approve", [], "plan")
+        audit = AuditEntry(0.0, "ringsight", "plan", probe.node_id, {})
+        # A few rounds: the first plans, the next ones run the freshly compiled code while the
+        # JVM warms it up. A failure leaves the schema "not ready", so readiness stays 503 and
+        # the next ping tries again.
+        for _ in range(3):
             session.run(neo4j.Query(q.Q_SNAPSHOT, timeout=max(60.0, self._timeout)),
-                        self._snapshot_params(nobody, 0.0, HUB_LIMIT)).consume()
-        except Neo4jError as exc:
-            log.warning("could not plan the scoring query ahead: %s", exc)
+                        self._snapshot_params(probe, 0.0, HUB_LIMIT)).consume()
+            with session.begin_transaction(timeout=max(60.0, self._timeout)) as tx:
+                batch = {probe.application_id: probe}
+                self._create_applications(tx, batch, {probe.application_id: create_row(probe)})
+                tx.run(q.Q_RECORD_DECISION, seq=0, **decision_params(decision)).consume()
+                tx.run(q.Q_APPEND_AUDIT, seq=0, **audit_params(audit)).consume()
+                read_decisions(tx, probe.application_id)
+                tx.rollback()
 
     def _session(self, mode: str) -> neo4j.Session:
         # Through a router (neo4j://) reads may go to another cluster member than the write
@@ -220,6 +236,20 @@ class Neo4jStore(GraphStore):
     def _fetch(self, what: str, query: str, **params: Any) -> list[neo4j.Record]:
         """One read query in a managed (retried) transaction."""
         return self._read(what, lambda tx: list(tx.run(query, params)))
+
+    def _fetch_once(self, what: str, query: str, **params: Any) -> list[neo4j.Record]:
+        """One read query as an auto-commit transaction: a single round trip (a managed
+        transaction adds BEGIN and COMMIT). Tried a second time when the first attempt met
+        a connection that died with a restarted server or a transient error."""
+        self._ensure_schema()
+        for attempt in (1, 2):
+            try:
+                with Outage(what), self._session(neo4j.READ_ACCESS) as session:
+                    return list(session.run(neo4j.Query(query, timeout=self._timeout), params))
+            except StoreUnavailable:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _change(self, what: str, query: str, **params: Any) -> list[neo4j.Record]:
         """One write query in a managed (retried) transaction."""
@@ -263,7 +293,8 @@ class Neo4jStore(GraphStore):
 
     @staticmethod
     def _create_applications(
-        tx: neo4j.ManagedTransaction, batch: dict[str, NormalisedApplication], rows: dict[str, list[Any]]
+        tx: neo4j.ManagedTransaction | neo4j.Transaction, batch: dict[str, NormalisedApplication],
+        rows: dict[str, list[Any]],
     ) -> list[str]:
         """Create the applications of ``batch`` not stored yet (inside the caller's
         transaction); return their ids. Conflict when an id is stored for another applicant."""
@@ -377,7 +408,7 @@ class Neo4jStore(GraphStore):
     def snapshot(self, app: NormalisedApplication, as_of: float, hub_limit: int) -> ScoringSnapshot:
         """One query (``q.Q_SNAPSHOT``); the same answer as :func:`graph.store.snapshot.assemble`."""
         own = sorted({i.node_id for i in app.identifiers})
-        record = self._fetch("snapshot", q.Q_SNAPSHOT, **self._snapshot_params(app, as_of, hub_limit))[0]
+        record = self._fetch_once("snapshot", q.Q_SNAPSHOT, **self._snapshot_params(app, as_of, hub_limit))[0]
         identifiers = tuple(sorted(set(own).union(f"{KIND_OF_LABEL[lab]}:{key}" for lab, key in record["hop1"])))
         usage = usage_rows(record["usage"])
         neighbours = {
@@ -719,6 +750,9 @@ class Neo4jStore(GraphStore):
                 break
             except StoreUnavailable:
                 if attempt == 2:
+                    # The server may come back empty or freshly started: check the schema and
+                    # plan the scoring query again before the next request depends on them.
+                    self._schema_ready = False
                     raise
         self._ensure_schema()
 
