@@ -11,6 +11,11 @@ from graph.normalise import Normaliser
 from graph.store import GraphStore
 
 
+def applicant_key(applicant_id: str) -> str:
+    """The key of ``applicant:<key>`` (a bare key is taken as it is)."""
+    return applicant_id.removeprefix("applicant:")
+
+
 class DeskBase:
     def __init__(
         self, store: GraphStore, normaliser: Normaliser, scorer: Scorer, clock: Callable[[], float] = time.time

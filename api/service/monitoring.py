@@ -6,16 +6,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from api.service.assessment import decision_of
-from api.service.base import DeskBase
-from graph.store import Alert
+from api.service.base import DeskBase, applicant_key
+from graph.errors import NotFound
+from graph.store import Alert, Decision
 from graph.vocabulary import applicant_node
 
 ALERT_TIERS: dict[str, str] = {"medium": "watch", "high": "investigate", "critical": "freeze_recommended"}
 """Band reached by an existing applicant on re-scoring -> alert tier."""
 
 _BAND_ORDER = ("low", "medium", "high", "critical")
+
+
+@dataclass(frozen=True)
+class Rescored:
+    applicant_key: str
+    decision: Decision
+    """The new decision on the applicant's latest application."""
+    alerts: list[Alert]
 
 
 class Monitoring(DeskBase):
@@ -45,6 +55,16 @@ class Monitoring(DeskBase):
             return []
         affected = [k for k in self.affected_by([i.node_id for i in app.identifiers]) if k != app.applicant_key]
         return self.monitor(affected, trigger=f"joined:{application_id}") if affected else []
+
+    def rescore(self, applicant_id: str, actor: str) -> Rescored:
+        """Re-evaluate one applicant with today's graph (appeals, reviews); audited."""
+        key = applicant_key(applicant_id)
+        if not self.store.applicants_exist([key]):
+            raise NotFound("applicant", applicant_id)
+        alerts = self.monitor([key], trigger=f"rescore:{actor}")
+        latest = self.store.applicant_applications(key)[-1]
+        self.store.append_audit(self.now(), actor, "rescore", applicant_node(key), {"alerts": len(alerts)})
+        return Rescored(key, self.store.decisions(latest.application_id)[-1], alerts)
 
     def monitor(self, applicant_keys: Sequence[str], trigger: str, cap: int = 200) -> list[Alert]:
         """Re-score each applicant's latest application with today's graph; raise an alert
