@@ -6,16 +6,21 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api import errors
+from api.body_limit import BodySizeLimit
 from api.bootstrap import build_desk
+from api.deps import require
 from api.routes import router
+from api.schemas import Health, Readiness, openapi_components
 from api.service.monitoring_worker import MonitoringWorker
 from api.settings import Settings, get_settings
 from graph.errors import StoreUnavailable
@@ -23,6 +28,21 @@ from graph.store import GraphStore
 
 log = logging.getLogger("ringsight")
 CONSOLE = Path(__file__).parent / "console"
+
+
+def _document(app: FastAPI) -> None:
+    """Serve an OpenAPI schema with the components the routes refer to by name (the Problem
+    of every error response, the named enums)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                                 description=app.description, routes=app.routes)
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(openapi_components())
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> FastAPI:
@@ -47,15 +67,19 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Outside routing, authentication and parsing: a body too large is refused before any of them.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
+    _document(app)
     app.include_router(router)
 
-    @app.get("/healthz", tags=["ops"], summary="The process is alive")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get("/healthz", tags=["ops"], operation_id="getHealth", summary="The process is alive")
+    async def healthz() -> Health:
+        return Health(status="ok")
 
-    @app.get("/readyz", tags=["ops"], summary="The store answers")
-    async def readyz() -> JSONResponse:
+    @app.get("/readyz", tags=["ops"], operation_id="getReadiness", summary="The store answers",
+             response_model=Readiness, responses=errors.problem_responses(503))
+    async def readyz() -> Readiness | JSONResponse:
         store = app.state.desk.store
         try:
             if store.waits_on_network:
@@ -63,12 +87,22 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             else:
                 store.ping()
         except StoreUnavailable as exc:
-            return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ready", "model_version": app.state.desk.scorer.model.version})
+            return errors.problem(503, "Store unavailable", str(exc))
+        return Readiness(status="ready", model_version=app.state.desk.scorer.model.version)
 
-    @app.get("/metrics", tags=["ops"], include_in_schema=False)
-    def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    access = settings.metrics_access
+    if access != "off":
+        # "off": no route at all (404); "admin": an admin API key, like the audit log.
+        guard = [Depends(require("admin"))] if access == "admin" else []
+        statuses = (401, 403) if access == "admin" else ()
+
+        @app.get("/metrics", tags=["ops"], operation_id="getMetrics", summary="Prometheus metrics",
+                 dependencies=guard, response_class=Response,
+                 responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+                                  "description": "Prometheus text exposition format"},
+                            **errors.problem_responses(*statuses)})
+        def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.mount("/console/static", StaticFiles(directory=CONSOLE), name="console")
 

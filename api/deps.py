@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader
 
 from api.service.desk import FraudDesk
 from api.settings import Role, Settings, get_settings
@@ -15,6 +19,29 @@ ROLE_GRANTS: dict[str, frozenset[str]] = {
     "investigator": frozenset({"scorer", "investigator"}),
     "admin": frozenset({"scorer", "investigator", "admin"}),
 }
+
+
+API_KEY = APIKeyHeader(
+    name="X-API-Key", scheme_name="ApiKey", auto_error=False,
+    description="An API key of RINGSIGHT_API_KEYS; its role (scorer, investigator, admin) decides what it may do",
+)
+
+
+@lru_cache(maxsize=1024)
+def _key_id(secret: str, api_key: str) -> str:
+    return hmac.new(secret.encode(), b"api-key:" + api_key.encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def key_id(settings: Settings, api_key: str) -> str:
+    """A short, stable name for an API key that reveals nothing of it: a keyed hash under
+    the deployment's PII key, so even a short key cannot be recovered from the audit log.
+    ``GET /v1/whoami`` tells a caller its own."""
+    return _key_id(settings.pii_key.get_secret_value(), api_key)
+
+
+def actor_of(settings: Settings, role: str, api_key: str) -> str:
+    """How the audit log names a caller: ``role:key-id``."""
+    return f"{role}:{key_id(settings, api_key)}"
 
 
 async def get_desk(request: Request) -> FraudDesk:
@@ -39,10 +66,7 @@ def require(role: Role) -> Callable[..., Awaitable[str]]:
     dependency in the thread pool, a hop that cost more than the check itself.
     """
 
-    async def check(
-        settings: SettingsDep,
-        x_api_key: Annotated[str | None, Header(description="API key")] = None,
-    ) -> str:
+    async def check(settings: SettingsDep, x_api_key: Annotated[str | None, Security(API_KEY)]) -> str:
         if not x_api_key:
             raise HTTPException(401, "missing X-API-Key header", headers={"WWW-Authenticate": "ApiKey"})
         granted = settings.api_keys.get(x_api_key)
@@ -50,7 +74,7 @@ def require(role: Role) -> Callable[..., Awaitable[str]]:
             raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "ApiKey"})
         if role not in ROLE_GRANTS[granted]:
             raise HTTPException(403, f"the {granted} role cannot do this")
-        return f"{granted}:{x_api_key[-4:]}"
+        return actor_of(settings, granted, x_api_key)
 
     return check
 

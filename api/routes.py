@@ -4,18 +4,53 @@ operation and shapes the answer; errors are mapped in ``api/errors.py``."""
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import Counter, Histogram
 
 from api.deps import Admin, Desk, Investigator, Scorer, SettingsDep
-from api.schemas import AlertUpdate, LabelRequest, LookupRequest, RemoveLabelRequest, RingRunRequest, ScoreResponse
-from graph.errors import NotFound, StoreUnavailable
+from api.errors import problem_responses
+from api.schemas import (
+    AlertStatus,
+    AlertUpdate,
+    AlertUpdated,
+    AlertView,
+    ApplicantApplication,
+    ApplicantView,
+    ApplicationView,
+    AuditEventView,
+    DecisionView,
+    IdentifierView,
+    LabelRequest,
+    LabelResult,
+    LabelStatus,
+    LabelView,
+    LookupRequest,
+    LookupResult,
+    Network,
+    NetworkEdge,
+    NetworkNode,
+    NodeView,
+    RemoveLabelRequest,
+    RescoreResult,
+    RingDetail,
+    RingIdentifier,
+    RingMember,
+    RingRunRequest,
+    RingRunSummary,
+    RingSummary,
+    ScoreResponse,
+    StoreStats,
+    WhoAmI,
+)
+from api.service.base import applicant_key
+from api.service.investigation import ApplicationFile
+from graph.errors import StoreUnavailable
+from graph.normalise import Identifier
 from graph.records import ApplicationRecord
-from graph.store import RingRecord
+from graph.store import RingRecord, Subgraph
 from graph.vocabulary import applicant_node
 
 router = APIRouter(prefix="/v1")
@@ -74,8 +109,8 @@ def _json(body: ScoreResponse) -> Response:
     return Response(body.model_dump_json(), media_type="application/json")
 
 
-@router.post("/applications", response_model=ScoreResponse, tags=["scoring"],
-             summary="Store an application and score it")
+@router.post("/applications", response_model=ScoreResponse, tags=["scoring"], operation_id="submitApplication",
+             summary="Store an application and score it", responses=problem_responses(401, 409, 413, 422, 503))
 async def submit_application(
     record: RecordBody, desk: Desk, settings: SettingsDep, actor: Scorer, request: Request
 ) -> Response:
@@ -87,216 +122,205 @@ async def submit_application(
     return _json(response)
 
 
-@router.post("/score", response_model=ScoreResponse, tags=["scoring"], summary="Score without storing (dry run)")
+@router.post("/score", response_model=ScoreResponse, tags=["scoring"], operation_id="scoreApplication",
+             summary="Score without storing (dry run)", responses=problem_responses(401, 413, 422, 503))
 async def dry_run(record: RecordBody, desk: Desk, settings: SettingsDep, actor: Scorer) -> Response:
     return _json(await _scored(desk, settings, record, False, actor))
 
 
-@router.get("/applications/{application_id}", tags=["investigation"])
-def application(application_id: str, desk: Desk, _: Investigator) -> dict[str, Any]:
-    app = desk.store.application(application_id)
-    if app is None:
-        raise NotFound("application", application_id)
-    return {
-        "application_id": app.application_id,
-        "applicant_id": applicant_node(app.applicant_key),
-        "submitted_at": app.submitted_at().isoformat(),
-        "identifiers": [{"node_id": i.node_id, "kind": i.kind, "display": i.display} for i in app.identifiers],
-        "amount": app.amount, "product": app.product, "channel": app.channel,
-        "decisions": [asdict(d) for d in desk.store.decisions(application_id)],
-    }
+def _identifiers(identifiers: tuple[Identifier, ...]) -> list[IdentifierView]:
+    return [IdentifierView(node_id=i.node_id, kind=i.kind, display=i.display) for i in identifiers]
 
 
-def _applicant_key(applicant_id: str) -> str:
-    return applicant_id.removeprefix("applicant:")
+def _decisions(file: ApplicationFile) -> list[DecisionView]:
+    return [DecisionView.of(d) for d in file.decisions]
 
 
-@router.get("/applicants/{applicant_id}", tags=["investigation"])
-def applicant(applicant_id: str, desk: Desk, _: Investigator) -> dict[str, Any]:
-    key = _applicant_key(applicant_id)
-    apps = desk.store.applicant_applications(key)
-    if not apps:
-        raise NotFound("applicant", applicant_id)
-    node = applicant_node(key)
-    label = desk.store.labels([node]).get(node)
-    ring = desk.store.ring_of(key)
-    seen: dict[str, dict[str, str]] = {}
-    for a in apps:
-        for i in a.identifiers:
-            seen.setdefault(i.node_id, {"node_id": i.node_id, "kind": i.kind, "display": i.display})
-    return {
-        "applicant_id": node,
-        "display": apps[-1].applicant_display,
-        "identifiers": list(seen.values()),
-        "label": asdict(label) if label else None,
-        "ring": ring.ring_id if ring else None,
-        "applications": [
-            {"application_id": a.application_id, "submitted_at": a.submitted_at().isoformat(),
-             "amount": a.amount, "product": a.product,
-             "decisions": [asdict(d) for d in desk.store.decisions(a.application_id)]}
-            for a in apps
+# Investigator routes may answer 401 (no or unknown key), 403 (a scorer's key) and 503 (store down).
+READ = (401, 403, 503)
+READ_ONE = (401, 403, 404, 422, 503)
+
+
+@router.get("/applications/{application_id}", tags=["investigation"], operation_id="getApplication",
+            summary="An application with its decision history", responses=problem_responses(*READ_ONE))
+def application(application_id: str, desk: Desk, _: Investigator) -> ApplicationView:
+    file = desk.application_file(application_id)
+    app = file.application
+    return ApplicationView(
+        application_id=app.application_id, applicant_id=applicant_node(app.applicant_key),
+        submitted_at=app.submitted_at(), identifiers=_identifiers(app.identifiers),
+        amount=app.amount, product=app.product, channel=app.channel, decisions=_decisions(file),
+    )
+
+
+@router.get("/applicants/{applicant_id}", tags=["investigation"], operation_id="getApplicant",
+            summary="An applicant: label, ring, identifiers, applications and decisions",
+            responses=problem_responses(*READ_ONE))
+def applicant(applicant_id: str, desk: Desk, _: Investigator) -> ApplicantView:
+    file = desk.applicant_file(applicant_id)
+    seen: dict[str, IdentifierView] = {}
+    for f in file.applications:
+        for view in _identifiers(f.application.identifiers):
+            seen.setdefault(view.node_id, view)
+    return ApplicantView(
+        applicant_id=applicant_node(file.applicant_key),
+        display=file.applications[-1].application.applicant_display,
+        identifiers=list(seen.values()),
+        label=LabelView.of(file.label),
+        ring=file.ring_id,
+        applications=[
+            ApplicantApplication(application_id=f.application.application_id,
+                                 submitted_at=f.application.submitted_at(), amount=f.application.amount,
+                                 product=f.application.product, decisions=_decisions(f))
+            for f in file.applications
         ],
-    }
+    )
 
 
-def _network(desk: Desk, node_id: str, depth: int, limit: int) -> dict[str, Any]:
-    graph = desk.store.neighbourhood(node_id, depth, limit)
-    if not graph.nodes:
-        raise NotFound("node", node_id)
-    return {"root": node_id, "depth": depth, "truncated": graph.truncated,
-            "nodes": [asdict(n) for n in graph.nodes], "edges": [asdict(e) for e in graph.edges]}
+def _network(graph: Subgraph, node_id: str, depth: int) -> Network:
+    return Network(root=node_id, depth=depth, truncated=graph.truncated,
+                   nodes=[NetworkNode.of(n) for n in graph.nodes], edges=[NetworkEdge.of(e) for e in graph.edges])
 
 
-@router.get("/applicants/{applicant_id}/network", tags=["investigation"],
-            summary="Nodes and edges around an applicant for a graph view")
-def applicant_network(
-    applicant_id: str, desk: Desk, _: Investigator,
-    depth: Annotated[int, Query(ge=1, le=6)] = 2, limit: Annotated[int, Query(ge=1, le=2000)] = 300,
-) -> dict[str, Any]:
-    return _network(desk, applicant_node(_applicant_key(applicant_id)), depth, limit)
+Depth = Annotated[int, Query(ge=1, le=6, description="Hops from the root")]
+Limit = Annotated[int, Query(ge=1, le=2000, description="At most this many nodes")]
 
 
-@router.get("/nodes/{node_id}/network", tags=["investigation"], summary="Nodes and edges around any node")
-def node_network(
-    node_id: str, desk: Desk, _: Investigator,
-    depth: Annotated[int, Query(ge=1, le=6)] = 2, limit: Annotated[int, Query(ge=1, le=2000)] = 300,
-) -> dict[str, Any]:
-    return _network(desk, node_id, depth, limit)
+@router.get("/applicants/{applicant_id}/network", tags=["investigation"], operation_id="getApplicantNetwork",
+            summary="Nodes and edges around an applicant for a graph view", responses=problem_responses(*READ_ONE))
+def applicant_network(applicant_id: str, desk: Desk, _: Investigator, depth: Depth = 2, limit: Limit = 300) -> Network:
+    node_id = applicant_node(applicant_key(applicant_id))
+    return _network(desk.network(node_id, depth, limit), node_id, depth)
 
 
-@router.get("/nodes/{node_id}", tags=["investigation"], summary="One node: display, usage and label")
-def node(node_id: str, desk: Desk, _: Investigator) -> dict[str, Any]:
-    display = desk.store.node_display([node_id]).get(node_id)
-    if display is None:
-        raise NotFound("node", node_id)
-    kind = node_id.split(":", 1)[0]
-    body: dict[str, Any] = {"node_id": node_id, "kind": kind, "display": display}
-    if kind not in ("applicant", "application"):
-        usage = desk.store.identifier_usage([node_id], desk.now() + 1, 30 * 86400.0, 0).get(node_id)
-        body["applicants"] = usage.applicants if usage else 0
-        body["applications"] = usage.applications if usage else 0
-        body["applications_30d"] = len(usage.recent) if usage else 0
-        body["hub"] = bool(usage and usage.applicants > desk.scorer.config.params.hub_limit)
-    label = desk.store.labels([node_id]).get(node_id)
-    body["label"] = asdict(label) if label else None
-    return body
+@router.get("/nodes/{node_id}/network", tags=["investigation"], operation_id="getNodeNetwork",
+            summary="Nodes and edges around any node", responses=problem_responses(*READ_ONE))
+def node_network(node_id: str, desk: Desk, _: Investigator, depth: Depth = 2, limit: Limit = 300) -> Network:
+    return _network(desk.network(node_id, depth, limit), node_id, depth)
 
 
-@router.post("/lookup", tags=["investigation"], summary="Find the node of a raw identifier or national id")
-def lookup(body: LookupRequest, desk: Desk, actor: Investigator) -> dict[str, Any]:
-    node = desk.normaliser.node_for(body.kind, body.value)
-    desk.store.append_audit(desk.now(), actor, "lookup", node, {"kind": body.kind})
-    display = desk.store.node_display([node]).get(node)
-    if display is None:
-        raise NotFound(body.kind, node)
-    hub_limit = desk.scorer.config.params.hub_limit
-    usage = desk.store.identifier_usage([node], desk.now() + 1, 30 * 86400.0, hub_limit).get(node)
-    label = desk.store.labels([node]).get(node)
-    return {"node_id": node, "kind": body.kind, "display": display,
-            "applicants": usage.applicants if usage else None,
-            "applications": usage.applications if usage else None,
-            "label": asdict(label) if label else None}
+@router.get("/nodes/{node_id}", tags=["investigation"], operation_id="getNode",
+            summary="One node: display, usage and label", responses=problem_responses(*READ_ONE))
+def node(node_id: str, desk: Desk, _: Investigator) -> NodeView:
+    file = desk.node_file(node_id)
+    view = NodeView(node_id=file.node_id, kind=file.kind, display=file.display, label=LabelView.of(file.label))
+    if file.kind not in ("applicant", "application"):
+        usage = file.usage
+        view.applicants = usage.applicants if usage else 0
+        view.applications = usage.applications if usage else 0
+        view.applications_30d = len(usage.recent) if usage else 0
+        view.hub = file.hub
+    return view
 
 
-@router.post("/labels", tags=["investigation"], summary="Mark confirmed fraud, clear (appeal upheld) or allow-list")
-def set_label(body: LabelRequest, desk: Desk, actor: Investigator) -> dict[str, Any]:
+WRITE = (401, 403, 404, 413, 422, 503)
+
+
+@router.post("/lookup", tags=["investigation"], operation_id="lookupIdentifier",
+             summary="Find the node of a raw identifier or national id (audited)", responses=problem_responses(*WRITE))
+def lookup(body: LookupRequest, desk: Desk, actor: Investigator) -> LookupResult:
+    file = desk.lookup(body.kind, body.value, actor)
+    return LookupResult(node_id=file.node_id, kind=body.kind, display=file.display,
+                        applicants=file.usage.applicants if file.usage else None,
+                        applications=file.usage.applications if file.usage else None,
+                        label=LabelView.of(file.label))
+
+
+@router.post("/labels", tags=["investigation"], operation_id="setLabel",
+             summary="Mark confirmed fraud, clear (appeal upheld) or allow-list", responses=problem_responses(*WRITE))
+def set_label(body: LabelRequest, desk: Desk, actor: Investigator) -> LabelResult:
     alerts = desk.label(body.node_id, body.status, actor, body.reason)
-    return {"node_id": body.node_id, "status": body.status, "alerts": [asdict(a) for a in alerts]}
+    return LabelResult(node_id=body.node_id, status=body.status, alerts=[AlertView.of(a) for a in alerts])
 
 
-@router.post("/labels/{node_id}/remove", tags=["investigation"], summary="Withdraw a label")
-def remove_label(node_id: str, body: RemoveLabelRequest, desk: Desk, actor: Investigator) -> dict[str, Any]:
+@router.post("/labels/{node_id}/remove", tags=["investigation"], operation_id="removeLabel",
+             summary="Withdraw a label", responses=problem_responses(*WRITE))
+def remove_label(node_id: str, body: RemoveLabelRequest, desk: Desk, actor: Investigator) -> LabelResult:
     desk.remove_label(node_id, actor, body.reason)
-    return {"node_id": node_id, "status": None}
+    return LabelResult(node_id=node_id, status=None)
 
 
-@router.get("/labels", tags=["investigation"])
-def labels(desk: Desk, _: Investigator) -> list[dict[str, Any]]:
-    return [asdict(label) for label in sorted(desk.store.labels().values(), key=lambda lab: -lab.at)]
+@router.get("/labels", tags=["investigation"], operation_id="listLabels",
+            summary="Current labels, newest first", responses=problem_responses(401, 403, 422, 503))
+def labels(desk: Desk, _: Investigator, status: LabelStatus | None = None) -> list[LabelView]:
+    return [view for label in desk.labels_by(status) if (view := LabelView.of(label)) is not None]
 
 
-@router.post("/applicants/{applicant_id}/rescore", tags=["investigation"],
-             summary="Re-evaluate an applicant with today's graph (appeals, reviews)")
-def rescore(applicant_id: str, desk: Desk, actor: Investigator) -> dict[str, Any]:
-    key = _applicant_key(applicant_id)
-    if not desk.store.applicants_exist([key]):
-        raise NotFound("applicant", applicant_id)
-    alerts = desk.monitor([key], trigger=f"rescore:{actor}")
-    latest = desk.store.applicant_applications(key)[-1]
-    desk.store.append_audit(desk.now(), actor, "rescore", applicant_node(key), {"alerts": len(alerts)})
-    return {"applicant_id": applicant_node(key), "decision": asdict(desk.store.decisions(latest.application_id)[-1]),
-            "alerts": [asdict(a) for a in alerts]}
+@router.post("/applicants/{applicant_id}/rescore", tags=["investigation"], operation_id="rescoreApplicant",
+             summary="Re-evaluate an applicant with today's graph (appeals, reviews)",
+             responses=problem_responses(*READ_ONE))
+def rescore(applicant_id: str, desk: Desk, actor: Investigator) -> RescoreResult:
+    done = desk.rescore(applicant_id, actor)
+    return RescoreResult(applicant_id=applicant_node(done.applicant_key), decision=DecisionView.of(done.decision),
+                         alerts=[AlertView.of(a) for a in done.alerts])
 
 
-@router.get("/alerts", tags=["monitoring"])
-def alerts(desk: Desk, _: Investigator, status: str | None = None,
-           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
-    found = desk.store.alerts(status, limit)
-    display = desk.store.node_display([applicant_node(a.applicant_key) for a in found])
-    return [{**asdict(a), "applicant_id": applicant_node(a.applicant_key),
-             "applicant_display": display.get(applicant_node(a.applicant_key), "")} for a in found]
+@router.get("/alerts", tags=["monitoring"], operation_id="listAlerts",
+            summary="Monitoring alerts, newest first", responses=problem_responses(401, 403, 422, 503))
+def alerts(desk: Desk, _: Investigator, status: AlertStatus | None = None,
+           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[AlertView]:
+    return [AlertView.of(a, display) for a, display in desk.alerts_by(status, limit)]
 
 
-@router.post("/alerts/{alert_id}", tags=["monitoring"])
-def update_alert(alert_id: str, body: AlertUpdate, desk: Desk, actor: Investigator) -> dict[str, Any]:
-    desk.store.set_alert_status(alert_id, body.status)
-    desk.store.append_audit(desk.now(), actor, f"alert:{body.status}", alert_id, {"reason": body.reason})
-    return {"alert_id": alert_id, "status": body.status}
+@router.post("/alerts/{alert_id}", tags=["monitoring"], operation_id="updateAlert",
+             summary="Acknowledge, escalate or close an alert (audited)", responses=problem_responses(*WRITE))
+def update_alert(alert_id: str, body: AlertUpdate, desk: Desk, actor: Investigator) -> AlertUpdated:
+    desk.handle_alert(alert_id, body.status, body.reason, actor)
+    return AlertUpdated(alert_id=alert_id, status=body.status)
 
 
-def _ring(r: RingRecord, desk: Desk, full: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"ring_id": r.ring_id, "run_id": r.run_id, "size": len(r.members),
-                            "score": r.score, "features": r.features, "lineage": r.lineage}
-    if full:
-        nodes = [applicant_node(m) for m in r.members]
-        display = desk.store.node_display(nodes + list(r.identifiers))
-        labels = desk.store.labels(nodes)
-        body["members"] = [{"node_id": n, "display": display.get(n, ""),
-                            "status": labels[n].status if n in labels else None} for n in nodes]
-        body["identifiers"] = [{"node_id": n, "display": display.get(n, "")} for n in r.identifiers]
-    return body
+def _ring(r: RingRecord) -> RingSummary:
+    return RingSummary(ring_id=r.ring_id, run_id=r.run_id, size=len(r.members), score=r.score,
+                       features=r.features, lineage=r.lineage)
 
 
-@router.get("/rings", tags=["rings"])
-def rings(desk: Desk, _: Investigator, min_score: float = 0.0,
-          limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> list[dict[str, Any]]:
-    found = sorted((r for r in desk.store.rings() if r.score >= min_score), key=lambda r: (-r.score, r.ring_id))
-    return [_ring(r, desk, full=False) for r in found[:limit]]
+@router.get("/rings", tags=["rings"], operation_id="listRings",
+            summary="Rings of the latest batch run, highest score first",
+            responses=problem_responses(401, 403, 422, 503))
+def rings(desk: Desk, _: Investigator, min_score: Annotated[float, Query(ge=0.0, le=1.0)] = 0.0,
+          limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> list[RingSummary]:
+    return [_ring(r) for r in desk.rings_by(min_score, limit)]
 
 
-@router.get("/rings/{ring_id}", tags=["rings"])
-def ring(ring_id: str, desk: Desk, _: Investigator) -> dict[str, Any]:
-    for r in desk.store.rings():
-        if r.ring_id == ring_id:
-            return _ring(r, desk, full=True)
-    raise NotFound("ring", ring_id)
+@router.get("/rings/{ring_id}", tags=["rings"], operation_id="getRing",
+            summary="One ring with its members and linking identifiers", responses=problem_responses(*READ_ONE))
+def ring(ring_id: str, desk: Desk, _: Investigator) -> RingDetail:
+    file = desk.ring_file(ring_id)
+    nodes = [applicant_node(m) for m in file.ring.members]
+    return RingDetail(
+        **_ring(file.ring).model_dump(),
+        members=[RingMember(node_id=n, display=file.display.get(n, ""),
+                            status=file.labels[n].status if n in file.labels else None)
+                 for n in nodes],
+        identifiers=[RingIdentifier(node_id=n, display=file.display.get(n, "")) for n in file.ring.identifiers],
+    )
 
 
-@router.get("/audit", tags=["admin"])
+@router.get("/audit", tags=["admin"], operation_id="listAuditEvents",
+            summary="The append-only audit log, newest first", responses=problem_responses(401, 403, 422, 503))
 def audit(desk: Desk, _: Admin, subject: str | None = None,
-          limit: Annotated[int, Query(ge=1, le=5000)] = 100) -> list[dict[str, Any]]:
-    return [asdict(e) for e in desk.store.audit(subject, limit)]
+          limit: Annotated[int, Query(ge=1, le=5000)] = 100) -> list[AuditEventView]:
+    return [AuditEventView.of(e) for e in desk.audit_log(subject, limit)]
 
 
-@router.get("/whoami", tags=["admin"], summary="The role of the calling API key")
-def whoami(actor: Scorer) -> dict[str, str]:
-    return {"actor": actor, "role": actor.split(":", 1)[0]}
+@router.get("/whoami", tags=["admin"], operation_id="whoAmI",
+            summary="The role of the calling API key and how the audit log names it",
+            responses=problem_responses(401))
+async def whoami(actor: Scorer) -> WhoAmI:
+    return WhoAmI(actor=actor, role=actor.split(":", 1)[0])
 
 
-@router.get("/stats", tags=["admin"])
-def stats(desk: Desk, _: Investigator) -> dict[str, Any]:
-    return {"store": desk.store.url.split("@")[-1], "counts": desk.store.stats(),
-            "model_version": desk.scorer.model.version}
+@router.get("/stats", tags=["admin"], operation_id="getStats", summary="Counts of what the store holds",
+            responses=problem_responses(*READ))
+def stats(desk: Desk, _: Investigator) -> StoreStats:
+    return StoreStats(store=desk.store.url.split("@")[-1], counts=desk.store_counts(),
+                      model_version=desk.scorer.model.version)
 
 
-@router.post("/rings/runs", tags=["rings"], summary="Run batch ring detection now and write the rings")
-def ring_run(body: RingRunRequest, desk: Desk, actor: Admin) -> dict[str, Any]:
+@router.post("/rings/runs", tags=["rings"], operation_id="runRingDetection",
+             summary="Run batch ring detection now and write the rings",
+             responses=problem_responses(401, 403, 409, 413, 422, 503))
+def ring_run(body: RingRunRequest, desk: Desk, actor: Admin) -> RingRunSummary:
     """Finds, scores and writes rings over the whole graph; answers with the run summary
     (counts, timings, lineage events). An unchanged re-run writes nothing; 409 while a run is going."""
-    from detectors.rings import RingParams, detect_rings
-
-    run = detect_rings(desk.store, RingParams(max_ring_size=body.max_ring_size), desk.scorer.config.params,
-                       clock=desk.now)
-    desk.store.append_audit(run.at, actor, "rings:run", run.run_id,
-                            {"rings": len(run.rings), "written": run.written, "critical": len(run.critical)})
-    return run.summary()
+    return RingRunSummary.model_validate(desk.run_rings(body.max_ring_size, actor).summary())

@@ -1,13 +1,70 @@
 """Response and request bodies of the HTTP API (the application record itself is
-:class:`graph.records.ApplicationRecord`)."""
+:class:`graph.records.ApplicationRecord`). Every route answers one of these
+models, so generated clients get named types; errors are :class:`Problem`."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
+from api.settings import Role
 from detectors.score import ScoreResult
+from graph.store import Alert, AuditEvent, Decision, GraphEdge, GraphNode, Label
+from graph.vocabulary import IDENTIFIER_KINDS
+from graph.vocabulary import LabelStatus as _LabelStatus
+
+
+class _Enum:
+    """Marks a Literal as the named enum ``name`` of the schema (validation stays the
+    Literal's), so a generated client has one enum per vocabulary, not one per field."""
+
+    def __init__(self, name: str, description: str) -> None:
+        self.name = name
+        self.description = description
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        schema = handler(source)
+        return cast(CoreSchema, {**schema, "ref": f"ringsight.{self.name}"})
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        definition = handler.resolve_ref_schema(json_schema)
+        definition.update(title=self.name, description=self.description)
+        return json_schema
+
+
+Band = Annotated[Literal["low", "medium", "high", "critical"], _Enum("Band", "Risk band of a score")]
+Action = Annotated[Literal["approve", "step_up", "review", "decline"], _Enum("Action", "Recommended action")]
+AlertStatus = Annotated[Literal["open", "acknowledged", "escalated", "closed"], _Enum(
+    "AlertStatus", "How far an investigator has handled a monitoring alert (every alert starts open)")]
+LabelStatus = Annotated[_LabelStatus, _Enum(
+    "LabelStatus", "An investigator label: confirmed fraud, cleared (appeal upheld) or allow-listed")]
+LookupKind = Annotated[
+    Literal["national_id", "device", "phone", "email", "employer", "address", "ip", "bank_account"],
+    _Enum("LookupKind", "What a raw value to look up is"),
+]
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="Dotted path of the failing body field, or the name of the failing parameter")
+    message: str
+
+
+class Problem(BaseModel):
+    """An error as RFC 9457 problem details, served as ``application/problem+json``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="A URI naming the kind of problem")
+    title: str
+    status: int = Field(description="The HTTP status code")
+    detail: str = Field(description="What went wrong, for a person")
+    field: str | None = Field(None, description="The first failing field or parameter (422)")
+    errors: list[FieldProblem] | None = Field(None, description="Every failing field or parameter (422)")
 
 
 class Reason(BaseModel):
@@ -25,7 +82,7 @@ class ScoreResponse(BaseModel):
     applicant_id: str = Field(description="Node id of the applicant (keyed hash, never the national id)")
     score: float | None = Field(description="Calibrated probability of fraud in [0, 1]")
     band: Literal["low", "medium", "high", "critical", "unscored"]
-    action: Literal["approve", "step_up", "review", "decline"]
+    action: Action
     reasons: list[Reason]
     model_version: str
     stored: bool = Field(description="Whether this call stored the application")
@@ -47,25 +104,263 @@ class ScoreResponse(BaseModel):
         )
 
 
+_LABELLED_NODE = rf"^(applicant|{'|'.join(IDENTIFIER_KINDS)}):[A-Za-z0-9._:\-]+$"
+_SOME_TEXT = r"\S"
+"""More than white space (a reason someone can read)."""
+
+
 class LabelRequest(BaseModel):
-    node_id: str = Field(pattern=r"^[a-z_]+:[A-Za-z0-9._:\-]+$", description="applicant:... or an identifier node id")
-    status: Literal["confirmed_fraud", "cleared", "allow_listed"]
-    reason: str = Field(min_length=3, max_length=2000)
+    node_id: str = Field(pattern=_LABELLED_NODE, description="applicant:... or an identifier node id")
+    status: LabelStatus
+    reason: str = Field(min_length=3, max_length=2000, pattern=_SOME_TEXT)
 
 
 class RemoveLabelRequest(BaseModel):
-    reason: str = Field(min_length=3, max_length=2000)
+    reason: str = Field(min_length=3, max_length=2000, pattern=_SOME_TEXT)
 
 
 class LookupRequest(BaseModel):
-    kind: Literal["national_id", "device", "phone", "email", "employer", "address", "ip", "bank_account"]
+    kind: LookupKind
     value: str = Field(min_length=1, max_length=512)
 
 
 class AlertUpdate(BaseModel):
-    status: Literal["open", "acknowledged", "escalated", "closed"]
-    reason: str = Field(min_length=3, max_length=2000)
+    status: AlertStatus
+    reason: str = Field(min_length=3, max_length=2000, pattern=_SOME_TEXT)
 
 
 class RingRunRequest(BaseModel):
     max_ring_size: int = Field(60, ge=3, le=10000, description="Split larger components with Louvain")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    model_version: str
+
+
+class IdentifierView(BaseModel):
+    node_id: str = Field(description="kind:key (the key is a keyed hash)")
+    kind: str
+    display: str = Field(description="Masked form for people, e.g. +86*******8000")
+
+
+class DecisionView(BaseModel):
+    application_id: str
+    at: float = Field(description="Epoch seconds (UTC)")
+    score: float
+    band: Band
+    action: Action
+    reasons: list[Reason]
+    model_version: str
+    trigger: str = Field(description="application, monitoring, ... (what made this decision)")
+
+    @classmethod
+    def of(cls, d: Decision) -> DecisionView:
+        return cls(application_id=d.application_id, at=d.at, score=d.score, band=d.band,
+                   action=d.action, reasons=[Reason(**r) for r in d.reasons],
+                   model_version=d.model_version, trigger=d.trigger)
+
+
+class LabelView(BaseModel):
+    node_id: str
+    status: LabelStatus
+    by: str = Field(description="The actor who set it")
+    at: float
+    reason: str
+
+    @classmethod
+    def of(cls, label: Label | None) -> LabelView | None:
+        if label is None:
+            return None
+        return cls(node_id=label.node_id, status=label.status, by=label.by,
+                   at=label.at, reason=label.reason)
+
+
+class ApplicationView(BaseModel):
+    application_id: str
+    applicant_id: str
+    submitted_at: datetime
+    identifiers: list[IdentifierView]
+    amount: float | None
+    product: str | None
+    channel: str | None
+    decisions: list[DecisionView] = Field(description="Every decision on it, oldest first")
+
+
+class ApplicantApplication(BaseModel):
+    application_id: str
+    submitted_at: datetime
+    amount: float | None
+    product: str | None
+    decisions: list[DecisionView]
+
+
+class ApplicantView(BaseModel):
+    applicant_id: str
+    display: str = Field(description="Masked national id")
+    identifiers: list[IdentifierView]
+    label: LabelView | None
+    ring: str | None = Field(description="Ring id of the latest batch run, if a member")
+    applications: list[ApplicantApplication]
+
+
+class NetworkNode(BaseModel):
+    id: str
+    kind: str
+    label: str
+    props: dict[str, Any]
+
+    @classmethod
+    def of(cls, n: GraphNode) -> NetworkNode:
+        return cls(id=n.id, kind=n.kind, label=n.label, props=n.props)
+
+
+class NetworkEdge(BaseModel):
+    source: str
+    target: str
+    type: str = Field(description="Relationship type, e.g. USED_DEVICE")
+    ts: float | None
+
+    @classmethod
+    def of(cls, e: GraphEdge) -> NetworkEdge:
+        return cls(source=e.source, target=e.target, type=e.type, ts=e.ts)
+
+
+class Network(BaseModel):
+    root: str
+    depth: int
+    truncated: bool = Field(description="The node limit was reached; more lies beyond")
+    nodes: list[NetworkNode]
+    edges: list[NetworkEdge]
+
+
+class NodeView(BaseModel):
+    node_id: str
+    kind: str
+    display: str
+    applicants: int | None = Field(None, description="Identifiers only: applicants who used it")
+    applications: int | None = Field(None, description="Identifiers only: applications that gave it")
+    applications_30d: int | None = Field(None, description="Identifiers only: applications in the last 30 days")
+    hub: bool | None = Field(None, description="Identifiers only: used by more applicants than the hub limit")
+    label: LabelView | None
+
+
+class LookupResult(BaseModel):
+    node_id: str
+    kind: LookupKind
+    display: str
+    applicants: int | None
+    applications: int | None
+    label: LabelView | None
+
+
+class AlertView(BaseModel):
+    alert_id: str
+    applicant_id: str
+    applicant_key: str
+    applicant_display: str = Field(description="Masked national id (empty when not looked up)")
+    tier: str = Field(description="watch, investigate or freeze_recommended")
+    at: float
+    trigger: str
+    score: float
+    previous_score: float | None
+    status: AlertStatus
+    detail: dict[str, Any]
+
+    @classmethod
+    def of(cls, a: Alert, display: str = "") -> AlertView:
+        return cls(alert_id=a.alert_id, applicant_id=f"applicant:{a.applicant_key}", applicant_key=a.applicant_key,
+                   applicant_display=display, tier=a.tier, at=a.at, trigger=a.trigger, score=a.score,
+                   previous_score=a.previous_score, status=a.status, detail=a.detail)
+
+
+class LabelResult(BaseModel):
+    node_id: str
+    status: LabelStatus | None = Field(description="The label now (null once withdrawn)")
+    alerts: list[AlertView] = Field(default_factory=list, description="Alerts the change raised")
+
+
+class RescoreResult(BaseModel):
+    applicant_id: str
+    decision: DecisionView
+    alerts: list[AlertView]
+
+
+class AlertUpdated(BaseModel):
+    alert_id: str
+    status: AlertStatus
+
+
+class RingSummary(BaseModel):
+    ring_id: str
+    run_id: str
+    size: int
+    score: float
+    features: dict[str, Any]
+    lineage: dict[str, Any]
+
+
+class RingMember(BaseModel):
+    node_id: str
+    display: str
+    status: LabelStatus | None
+
+
+class RingIdentifier(BaseModel):
+    node_id: str
+    display: str
+
+
+class RingDetail(RingSummary):
+    members: list[RingMember]
+    identifiers: list[RingIdentifier]
+
+
+class RingRunSummary(BaseModel):
+    run_id: str
+    at: str = Field(description="ISO time of the run")
+    written: bool
+    unchanged: bool = Field(description="The rings found are exactly the active ones, so nothing was written")
+    rings: int
+    critical: int
+    ring_members: int
+    retired: list[str]
+    events: dict[str, int]
+    counts: dict[str, int]
+    timings: dict[str, float]
+    params: dict[str, Any]
+
+
+class AuditEventView(BaseModel):
+    seq: int
+    at: float
+    actor: str = Field(description="role:key-id (a keyed hash of the API key, never key material) or a process")
+    action: str
+    subject: str
+    detail: dict[str, Any]
+
+    @classmethod
+    def of(cls, e: AuditEvent) -> AuditEventView:
+        return cls(seq=e.seq, at=e.at, actor=e.actor, action=e.action, subject=e.subject, detail=e.detail)
+
+
+class WhoAmI(BaseModel):
+    actor: str = Field(description="role:key-id, as the audit log names this caller")
+    role: Role
+
+
+class StoreStats(BaseModel):
+    store: str
+    counts: dict[str, int]
+    model_version: str
+
+
+def openapi_components() -> dict[str, dict[str, Any]]:
+    """Schemas the routes refer to by name without a model of their own: the Problem of
+    every error response (``api.errors.problem_responses``)."""
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {**problem.pop("$defs", {}), "Problem": problem}

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_PII_KEY = "ringsight-development-key-change-me"
 Role = Literal["scorer", "investigator", "admin"]
+MetricsAccess = Literal["off", "open", "admin"]
 DEV_API_KEYS: dict[str, Role] = {"dev-scorer": "scorer", "dev-investigator": "investigator", "dev-admin": "admin"}
 
 
@@ -37,6 +38,11 @@ class Settings(BaseSettings):
     config_path: str | None = None
     monitoring: bool = True
     cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above it)")
+    metrics: MetricsAccess | None = Field(
+        None, description="/metrics: off (404), open, or admin (an admin API key); unset: open in development, "
+        "admin in production",
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -53,6 +59,14 @@ class Settings(BaseSettings):
         if len(self.pii_key.get_secret_value()) < 16:
             raise ValueError("RINGSIGHT_PII_KEY must be at least 16 characters")
         return self
+
+    @property
+    def metrics_access(self) -> MetricsAccess:
+        """Who may read ``/metrics``: the setting, or by environment when it is unset (a
+        development machine is scraped by anyone, a production one only with an admin key)."""
+        if self.metrics is not None:
+            return self.metrics
+        return "admin" if self.environment == "production" else "open"
 
     def neo4j_options(self) -> dict[str, object]:
         return {

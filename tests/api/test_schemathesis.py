@@ -1,0 +1,42 @@
+"""Schemathesis over every route of a real server, with all checks: every answer
+documented, every schema-violating request refused, every schema-valid one accepted
+(``schemathesis.toml`` beside this file says where a 422 is a fair answer)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.api.conftest import ADMIN, Server
+
+HERE = Path(__file__).parent
+SEED = 20261201
+MAX_EXAMPLES = 20
+
+# Findings whose fix is outside api/ (issue 11, input rules in graph/records.py): (code, operation) -> why.
+OUTSIDE_API = {
+    ("ST201", "POST /v1/applications"): "graph/records.py coerces numeric strings and booleans into numbers",
+    ("ST201", "POST /v1/score"): "graph/records.py coerces numeric strings and booleans into numbers",
+}
+
+
+def test_schemathesis_finds_nothing_on_any_route(live_server: Server, tmp_path: Path) -> None:
+    report = tmp_path / "schemathesis.json"
+    done = subprocess.run(
+        [Path(sys.executable).parent / "schemathesis", "--config-file", str(HERE / "schemathesis.toml"), "run",
+         f"{live_server.url}/openapi.json", "--checks", "all", "--header", f"X-API-Key: {ADMIN['X-API-Key']}",
+         "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1", "--request-timeout", "10",
+         "--report", "json", "--report-json-path", str(report)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert report.exists(), done.stdout[-4000:] + done.stderr[-2000:]
+    result = json.loads(report.read_text())
+    found = {(f["code"], op): f["title"] for f in result["failures"] for op in f["operations"]}
+    print(f"schemathesis: {result['operations']['tested']} operations, {result['test_cases']['generated']} cases, "
+          f"{len(found)} failures ({sorted(found)}), {len(result['errors'])} errors")
+    assert result["operations"]["tested"] == result["operations"]["total"] == 23
+    assert result["errors"] == [], done.stdout[-6000:]
+    unexpected = {key: title for key, title in found.items() if key not in OUTSIDE_API}
+    assert not unexpected, done.stdout[-12000:]
