@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import csv
 import gc
+import io
 import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import pyarrow.parquet as pq
 
 from graph.errors import Conflict, InvalidInput
 from graph.memory import collector_paused
-from graph.normalise import NormalisedApplication, Normaliser
-from graph.records import from_flat
+from graph.normalise import ApplicationFields, NormalisedApplication, Normaliser, application_of
+from graph.records import FlatLayout, flat_layout, from_flat
 from graph.store import GraphStore, Label
 
 Progress = Callable[[int], None]
@@ -65,8 +67,12 @@ def applications_file(path: Path) -> Path:
 def count_rows(path: Path) -> int:
     if path.suffix == ".parquet":
         return int(pq.ParquetFile(path).metadata.num_rows)
+    lines, last = 0, b"\n"
     with path.open("rb") as fh:
-        return max(0, sum(1 for _ in fh) - 1)
+        while block := fh.read(_PIECE_BYTES):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return max(0, lines + (last != b"\n") - 1)
 
 
 def iter_rows(path: Path, batch_size: int) -> Iterator[list[dict[str, Any]]]:
@@ -80,28 +86,60 @@ def iter_rows(path: Path, batch_size: int) -> Iterator[list[dict[str, Any]]]:
         for record_batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
             yield record_batch.to_pylist()
         return
-    with path.open(newline="", encoding="utf-8-sig") as fh:
+    with path.open("rb") as raw:
+        for header, cells, too_long in _csv_cell_batches(raw, batch_size):
+            if too_long is not None:
+                raise _too_long(too_long, header)
+            yield [dict(zip(header, row, strict=True)) for row in cells]
+
+
+def _csv_cell_batches(
+    raw: BinaryIO, batch_size: int, header: list[str] | None = None, lines_before: int = 0
+) -> Iterator[tuple[list[str], list[list[str]], tuple[int, int] | None]]:
+    """CSV rows (cells padded to the header's width) in batches, read in order from
+    where ``raw`` stands: the header first unless it is given. The third item of the
+    last batch names a row longer than the header, (line, fields): the read stops there."""
+    fh = io.TextIOWrapper(raw, encoding="utf-8-sig" if header is None else "utf-8", newline="")
+    try:
         reader = csv.reader(fh)
-        header = next(reader, None)
-        if not header:
-            return
+        if header is None:
+            header = next(reader, None)
+            if not header:
+                return
         width = len(header)
-        batch: list[dict[str, Any]] = []
+        batch: list[list[str]] = []
         for cells in reader:
             if len(cells) != width:
                 if not cells:
                     continue
                 if len(cells) > width:
-                    raise InvalidInput(
-                        f"line {reader.line_num}", f"has {len(cells)} fields but the header has {width}"
-                    )
+                    yield header, batch, (lines_before + reader.line_num, len(cells))
+                    return
                 cells += [""] * (width - len(cells))
-            batch.append(dict(zip(header, cells, strict=True)))
+            batch.append(cells)
             if len(batch) == batch_size:
-                yield batch
+                yield header, batch, None
                 batch = []
         if batch:
-            yield batch
+            yield header, batch, None
+    finally:
+        fh.detach()  # the caller closes the file
+
+
+def _too_long(where: tuple[int, int], header: list[str]) -> InvalidInput:
+    line, cells = where
+    return InvalidInput(f"line {line}", f"has {cells} fields but the header has {len(header)}")
+
+
+def _row_fields(row: dict[str, Any], values: dict[str, Any] | None, normaliser: Normaliser) -> ApplicationFields:
+    """One row's application (as plain values): checked flat when it plainly is a valid
+    record (``values``), else (and for the exact error) through :func:`from_flat`."""
+    if values is not None:
+        try:
+            return normaliser.flat_fields(values)
+        except InvalidInput:
+            pass
+    return normaliser.record_fields(from_flat(row))
 
 
 def normalise_rows(
@@ -114,17 +152,127 @@ def normalise_rows(
     """Validated, normalised applications of ``rows``; failures go to ``report.rejected``
     by line and field. ``lines``, if given, receives the line of each application."""
     out: list[NormalisedApplication] = []
+    layout: FlatLayout | None = None
+    layout_keys: Any = None
     for offset, row in enumerate(rows):
+        if layout is None or row.keys() != layout_keys:  # rows of one file share their columns
+            layout, layout_keys = flat_layout(row), row.keys()
         try:
-            out.append(normaliser.application(from_flat(row)))
+            out.append(application_of(_row_fields(row, layout.values(row), normaliser)))
             if lines is not None:
                 lines.append(first_line + offset)
         except InvalidInput as exc:
             report.rejected.append(
-                {"line": first_line + offset, "application_id": row.get("application_id"),
-                 "field": exc.field, "error": exc.message}
+                {
+                    "line": first_line + offset,
+                    "application_id": row.get("application_id"),
+                    "field": exc.field,
+                    "error": exc.message,
+                }
             )
     return out
+
+
+# -- preparing in worker processes ---------------------------------------------------
+#
+# A worker gets a piece of the CSV file as bytes (cut by the parent at a line end
+# outside quotes: about a megabyte, a few thousand rows), parses, checks and
+# normalises it, and sends back the applications as plain tuples. The parent only
+# cuts, rebuilds the applications and writes batches, so both cores go to the
+# rows. A piece that does not parse on its own (quotes the cut got wrong) is read
+# again by the parent in order from its start, as one sequential read would.
+
+_PIECE_BYTES = 1 << 20
+_MAX_CARRY = 64 << 20  # a "row" this long means the quotes do not pair: read in order from there
+
+
+@dataclass
+class _Prepared:
+    """What was made of a run of rows: applications (as plain values) with their row
+    (0-based in the run), rejects with theirs, and the line of a row longer than the
+    header, if one stopped it."""
+
+    rows: int = 0
+    apps: list[ApplicationFields] = field(default_factory=list)
+    app_rows: list[int] = field(default_factory=list)
+    rejects: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    too_long: tuple[int, int] | None = None  # (line, fields)
+    unsure: bool = False  # the piece did not parse on its own: nothing of it counts
+
+
+def _prepare_cells(header: list[str], batch: Iterable[list[str]], normaliser: Normaliser, done: _Prepared) -> None:
+    layout = flat_layout(header)
+    index = done.rows
+    apps, app_rows, rejects = done.apps, done.app_rows, done.rejects
+    flat_fields = normaliser.flat_fields
+    for cells in batch:
+        values = layout.cell_values(cells)
+        if values is not None:
+            try:
+                apps.append(flat_fields(values))
+                app_rows.append(index)
+                index += 1
+                continue
+            except InvalidInput:
+                pass
+        row = dict(zip(header, cells, strict=True))
+        try:
+            apps.append(normaliser.record_fields(from_flat(row)))
+            app_rows.append(index)
+        except InvalidInput as exc:
+            rejects.append(
+                (index, {"application_id": row.get("application_id"), "field": exc.field, "error": exc.message})
+            )
+        index += 1
+    done.rows = index
+
+
+def _prepare_rows(rows: list[dict[str, Any]], normaliser: Normaliser) -> _Prepared:
+    done = _Prepared(rows=len(rows))
+    layout: FlatLayout | None = None
+    layout_keys: Any = None
+    for index, row in enumerate(rows):
+        if layout is None or row.keys() != layout_keys:
+            layout, layout_keys = flat_layout(row), row.keys()
+        try:
+            done.apps.append(_row_fields(row, layout.values(row), normaliser))
+            done.app_rows.append(index)
+        except InvalidInput as exc:
+            done.rejects.append(
+                (index, {"application_id": row.get("application_id"), "field": exc.field, "error": exc.message})
+            )
+    return done
+
+
+def _prepare_piece(data: bytes, header: list[str], lines_before: int, normaliser: Normaliser) -> _Prepared:
+    """Parse and prepare one piece of a CSV file (whole lines, starting at a row)."""
+    done = _Prepared()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        done.unsure = True
+        return done
+    # strict: a piece that ends inside quotes (a cut the quotes misled) fails here
+    # instead of being read as a short last row.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    width = len(header)
+
+    def rows() -> Iterator[list[str]]:
+        for cells in reader:
+            if len(cells) != width:
+                if not cells:
+                    continue
+                if len(cells) > width:
+                    done.too_long = (lines_before + reader.line_num, len(cells))
+                    return
+                cells += [""] * (width - len(cells))
+            yield cells
+
+    try:
+        _prepare_cells(header, rows(), normaliser, done)
+    except csv.Error:
+        return _Prepared(unsure=True)
+    return done
 
 
 _worker_normaliser: Normaliser | None = None
@@ -141,13 +289,223 @@ def _start_worker(normaliser: Normaliser) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _normalise_batch(
-    rows: list[dict[str, Any]], first_line: int
-) -> tuple[list[NormalisedApplication], list[int], LoadReport]:
+def _piece_task(data: bytes, header: list[str], lines_before: int) -> _Prepared:
     assert _worker_normaliser is not None
-    report = LoadReport()
-    lines: list[int] = []
-    return normalise_rows(rows, _worker_normaliser, first_line, report, lines), lines, report
+    return _prepare_piece(data, header, lines_before, _worker_normaliser)
+
+
+def _cells_task(header: list[str], batch: list[list[str]]) -> _Prepared:
+    assert _worker_normaliser is not None
+    done = _Prepared()
+    _prepare_cells(header, batch, _worker_normaliser, done)
+    return done
+
+
+def _rows_task(rows: list[dict[str, Any]]) -> _Prepared:
+    assert _worker_normaliser is not None
+    return _prepare_rows(rows, _worker_normaliser)
+
+
+@dataclass
+class _Piece:
+    """A piece of the file handed out: where it starts (for a re-read) and what it holds."""
+
+    offset: int
+    lines_before: int
+    header: list[str]
+    data: bytes = b""
+    cells: list[list[str]] | None = None
+    rows: list[dict[str, Any]] | None = None
+    too_long: tuple[int, int] | None = None  # an in-order read stopped at this row: (line, fields)
+
+
+class _Source:
+    """The pieces of an applications file in order: byte pieces of a CSV cut at row ends
+    (quote parity), batches of rows once the file must be read in order (Parquet, a
+    piece that did not parse on its own, quotes that never pair)."""
+
+    def __init__(self, path: Path, batch_size: int, pieces: bool) -> None:
+        self.path = path
+        self.batch_size = batch_size
+        self.pieces = pieces and path.suffix != ".parquet"
+        self._restart: _Piece | None = None
+
+    def restart_at(self, piece: _Piece) -> None:
+        """Read in order from ``piece`` on (the pieces already handed out after it are void)."""
+        self._restart = piece
+
+    def __iter__(self) -> Iterator[_Piece]:
+        if self.path.suffix == ".parquet":
+            for rows in iter_rows(self.path, self.batch_size):
+                yield _Piece(0, 0, [], rows=rows)
+            return
+        with self.path.open("rb") as raw:
+            if self._restart is None:
+                if self.pieces:
+                    yield from self._cut(raw)
+                else:
+                    self._restart = _Piece(0, 0, [])
+            if self._restart is not None:
+                piece, self._restart = self._restart, None
+                raw.seek(piece.offset)
+                yield from self._in_order(raw, piece.header or None, piece.lines_before, piece.offset)
+
+    def _in_order(self, raw: BinaryIO, header: list[str] | None, lines_before: int, offset: int) -> Iterator[_Piece]:
+        for head, cells, too_long in _csv_cell_batches(raw, self.batch_size, header, lines_before):
+            yield _Piece(offset, lines_before, head, cells=cells, too_long=too_long)
+
+    def _cut(self, raw: BinaryIO) -> Iterator[_Piece]:
+        buf = b""
+        offset = 0
+        header: list[str] | None = None
+        lines = 0
+        while self._restart is None:
+            block = raw.read(_PIECE_BYTES)
+            buf += block
+            end = _first_row_end(buf) if header is None else _last_row_end(buf)
+            if end < 0 and block and len(buf) < _MAX_CARRY:
+                continue
+            if end < 0:  # the end of the file, or quotes that never pair
+                if not block and header is not None:
+                    end = len(buf)
+                else:
+                    self._restart = _Piece(offset, lines, header or [])
+                    return
+            piece, buf = buf[:end], buf[end:]
+            if header is None:
+                rows = _parse_header(piece)
+                if rows is None:
+                    self._restart = _Piece(0, 0, [])
+                    return
+                if not rows:
+                    return
+                header = rows
+            elif piece:
+                yield _Piece(offset, lines, header, data=piece)
+            offset += len(piece)
+            lines += piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
+            if not block and not buf:
+                return
+
+
+def _parse_header(piece: bytes) -> list[str] | None:
+    """The header row of the file's first piece ([] for none); None if it does not read
+    as one row (read the file in order instead)."""
+    try:
+        rows = list(csv.reader(io.StringIO(piece.decode("utf-8-sig"), newline=""), strict=True))
+    except (csv.Error, UnicodeDecodeError):
+        return None
+    if len(rows) > 1:
+        return None
+    return rows[0] if rows else []
+
+
+def _first_row_end(buf: bytes) -> int:
+    """Just past the first line end with an even number of quotes before it; -1 if none."""
+    pos, quotes = buf.find(b"\n"), 0
+    start = 0
+    while pos >= 0:
+        quotes += buf.count(b'"', start, pos)
+        if quotes % 2 == 0:
+            return pos + 1
+        start = pos
+        pos = buf.find(b"\n", pos + 1)
+    return -1
+
+
+def _last_row_end(buf: bytes) -> int:
+    """Just past the last line end with an even number of quotes before it (outside
+    quotes, if the quotes pair as CSV pairs them); -1 if none among the last lines."""
+    quotes = buf.count(b'"')
+    end = len(buf)
+    pos = buf.rfind(b"\n")
+    for _ in range(256):
+        if pos < 0:
+            break
+        quotes -= buf.count(b'"', pos, end)
+        if quotes % 2 == 0:
+            return pos + 1
+        end = pos
+        pos = buf.rfind(b"\n", 0, pos)
+    return -1
+
+
+class _Inline:
+    """Runs a task at once, in the loading process (``workers <= 1``)."""
+
+    def __init__(self, normaliser: Normaliser) -> None:
+        self.normaliser = normaliser
+
+    def submit(self, piece: _Piece) -> Future[_Prepared]:
+        future: Future[_Prepared] = Future()
+        if piece.rows is not None:
+            done = _prepare_rows(piece.rows, self.normaliser)
+        elif piece.cells is not None:
+            done = _Prepared()
+            _prepare_cells(piece.header, piece.cells, self.normaliser, done)
+        else:
+            done = _prepare_piece(piece.data, piece.header, piece.lines_before, self.normaliser)
+        future.set_result(done)
+        return future
+
+
+class _Pool:
+    def __init__(self, normaliser: Normaliser, workers: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self.executor = ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(normaliser,))
+
+    def submit(self, piece: _Piece) -> Future[_Prepared]:
+        if piece.rows is not None:
+            return self.executor.submit(_rows_task, piece.rows)
+        if piece.cells is not None:
+            return self.executor.submit(_cells_task, piece.header, piece.cells)
+        return self.executor.submit(_piece_task, piece.data, piece.header, piece.lines_before)
+
+
+class _Batches:
+    """Prepared rows in file order, written ``batch_size`` rows at a time: the batches
+    one sequential read makes, each with its rows' rejects before the store's."""
+
+    def __init__(
+        self, batch_size: int, write: Callable[[list[NormalisedApplication], list[int], int], None], report: LoadReport
+    ) -> None:
+        self.batch_size = batch_size
+        self.write = write
+        self.report = report
+        self.first = 0  # row index (0-based, data rows) of the open batch's first row
+        self.rows = 0  # rows in the open batch
+        self.apps: list[NormalisedApplication] = []
+        self.lines: list[int] = []
+        self.rejects: list[dict[str, Any]] = []
+
+    def add(self, done: _Prepared, apps: list[NormalisedApplication]) -> None:
+        base = self.first + self.rows  # row index of the run's first row
+        a = r = 0
+        start = 0
+        while start < done.rows:
+            take = min(self.batch_size - self.rows, done.rows - start)
+            stop = start + take
+            while a < len(apps) and done.app_rows[a] < stop:
+                self.apps.append(apps[a])
+                self.lines.append(base + done.app_rows[a] + 2)  # line 1 is the header
+                a += 1
+            while r < len(done.rejects) and done.rejects[r][0] < stop:
+                index, reject = done.rejects[r]
+                self.rejects.append({"line": base + index + 2, **reject})
+                r += 1
+            self.rows += take
+            start = stop
+            if self.rows == self.batch_size:
+                self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        self.report.rejected.extend(self.rejects)
+        self.write(self.apps, self.lines, self.rows)
+        self.first += self.rows
+        self.rows = 0
+        self.apps, self.lines, self.rejects = [], [], []
 
 
 def _store_or_reject(
@@ -161,8 +519,12 @@ def _store_or_reject(
     except Conflict as exc:
         if len(apps) == 1:
             report.rejected.append(
-                {"line": lines[0], "application_id": apps[0].application_id, "field": "application_id",
-                 "error": str(exc)}
+                {
+                    "line": lines[0],
+                    "application_id": apps[0].application_id,
+                    "field": "application_id",
+                    "error": str(exc),
+                }
             )
             return 0
         half = len(apps) // 2
@@ -182,8 +544,9 @@ def load_applications(
     """Load a CSV or Parquet file of applications into the store.
 
     Validation and normalisation (the costly part: phone, e-mail and employer
-    parsing, hashing) run in ``workers`` processes (default: one per core)
-    while the parent writes batches in file order.
+    parsing, hashing) run in ``workers`` processes (default: one per core; CSV
+    parsing too) while the parent writes batches of ``batch_size`` rows in file
+    order.
     """
     source = applications_file(path)
     with collector_paused(freeze=True):
@@ -202,7 +565,7 @@ def _load(
     started = time.perf_counter()
     workers = workers if workers is not None else min(4, os.cpu_count() or 1)
 
-    def store_batch(apps: list[NormalisedApplication], lines: list[int], n_rows: int) -> None:
+    def write(apps: list[NormalisedApplication], lines: list[int], n_rows: int) -> None:
         refused = len(report.rejected)
         stored = _store_or_reject(store, apps, lines, report)
         report.rows += n_rows
@@ -211,35 +574,50 @@ def _load(
         if progress is not None:
             progress(n_rows)
 
-    if workers <= 1:
-        line = 2  # line 1 is the header
-        for rows in iter_rows(source, batch_size):
-            lines: list[int] = []
-            store_batch(normalise_rows(rows, normaliser, line, report, lines), lines, len(rows))
-            line += len(rows)
-    else:
-        context = multiprocessing.get_context("fork")
-        pool: Executor = ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(normaliser,))
-        try:
-            pending = []
-            line = 2
-            for rows in iter_rows(source, batch_size):
-                pending.append((pool.submit(_normalise_batch, rows, line), len(rows)))
-                line += len(rows)
-                while len(pending) > workers * 2:
-                    future, n_rows = pending.pop(0)
-                    apps, app_lines, part = future.result()
-                    report.rejected.extend(part.rejected)
-                    store_batch(apps, app_lines, n_rows)
-            for future, n_rows in pending:
-                apps, app_lines, part = future.result()
-                report.rejected.extend(part.rejected)
-                store_batch(apps, app_lines, n_rows)
-        except BaseException:
-            # Interrupted or refused: drop the queued batches, let the workers exit.
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
+    batches = _Batches(batch_size, write, report)
+    pieces = _Source(source, batch_size, pieces=True)
+    runner: _Inline | _Pool = _Inline(normaliser) if workers <= 1 else _Pool(normaliser, workers)
+    depth = 0 if workers <= 1 else workers * 2
+    pending: deque[tuple[Future[_Prepared], _Piece]] = deque()
+
+    def take(future: Future[_Prepared], piece: _Piece) -> bool:
+        """Add one piece's rows in order; False if it must be read again in order."""
+        done = future.result()
+        if done.unsure:
+            pieces.restart_at(piece)
+            return False
+        batches.add(done, list(map(application_of, done.apps)))
+        stop = done.too_long or piece.too_long
+        if stop is not None:
+            raise _too_long(stop, piece.header)
+        return True
+
+    try:
+        handed_out = iter(pieces)
+        while True:
+            piece = next(handed_out, None)
+            if piece is not None:
+                pending.append((runner.submit(piece), piece))
+                if len(pending) <= depth:
+                    continue
+            elif not pending:
+                break
+            if not take(*pending.popleft()):
+                # What was handed out after that piece is void; the source reads on
+                # in order from the piece's start.
+                for future, _ in pending:
+                    future.cancel()
+                pending.clear()
+                handed_out.close()  # type: ignore[attr-defined]
+                handed_out = iter(pieces)
+        batches.flush()
+    except BaseException:
+        # Interrupted or refused: drop the queued pieces, let the workers exit.
+        if isinstance(runner, _Pool):
+            runner.executor.shutdown(wait=True, cancel_futures=True)
+        raise
+    if isinstance(runner, _Pool):
+        runner.executor.shutdown(wait=True)
     report.seconds = time.perf_counter() - started
     return report
 

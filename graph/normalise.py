@@ -14,6 +14,8 @@ True
 
 from __future__ import annotations
 
+import bisect
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -21,13 +23,17 @@ import re
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import lru_cache
+from itertools import starmap
+from typing import Any
 
 import phonenumbers
 from cleanco import basename
+from cleanco import clean as cleanco_clean
+from cleanco.non_nfkd_map import NON_NFKD_MAP
 from email_validator import EmailNotValidError, validate_email
 
 from graph.errors import InvalidInput
-from graph.records import ApplicationRecord
+from graph.records import ApplicationRecord, submitted_ts
 from graph.vocabulary import applicant_node, application_node
 
 FIELD_OF_KIND: dict[str, str] = {
@@ -49,6 +55,15 @@ _SPACES = re.compile(r"\s+")
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _PLAIN_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}", re.ASCII)
 _NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_NOT_ACCOUNT_CHAR = re.compile(r"[^0-9a-z]")
+# Mainland mobile numbers as lenders send them (11 digits, +86 or 0086 or nothing
+# before, groups of 3-4-4 apart by one space or hyphen or not at all). For these,
+# phonenumbers always answers +86 and the digits (tests/test_loading_equivalence.py
+# checks every string this pattern matches against it), except national 179...
+# numbers, which it reads as a carrier prefix: those take the parser.
+_CN_MOBILE = re.compile(r"(\+86 ?|0086 ?)?(1[3-9][0-9])([ \-]?)([0-9]{4})\3([0-9]{4})")
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +132,14 @@ def _mask_middle(text: str, keep_start: int, keep_end: int) -> str:
     return text[:keep_start] + "*" * hidden + (text[-keep_end:] if keep_end else "")
 
 
+def _spaced(text: str) -> str:
+    """``text`` with every run of whitespace as one space."""
+    # Printable text has no whitespace but the plain space: most values need no regex.
+    if text.isprintable() and "  " not in text:
+        return text
+    return _SPACES.sub(" ", text)
+
+
 def canonical_employer(name: str) -> str:
     """Employer name without legal suffixes, punctuation or case.
 
@@ -130,10 +153,90 @@ def canonical_employer(name: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _employer_base(spaced: str) -> str:
-    # cleanco is the costly part (~50 µs a name); spellings that differ only in
-    # punctuation and spacing share one entry.
-    base = basename(basename(spaced))
+    # cleanco is the costly part; spellings that differ only in punctuation and
+    # spacing share one entry.
+    base = _basename(_basename(spaced))
     return _SPACES.sub(" ", _NOT_WORD.sub(" ", base.casefold())).strip()
+
+
+def _suffix_index() -> dict[tuple[str, ...], list[int]] | None:
+    """cleanco's legal-suffix terms by their parts, each with its places in cleanco's
+    order; None if ``basename`` is not the suffix-only partial this mirrors."""
+    if not (
+        isinstance(basename, functools.partial)
+        and basename.func is cleanco_clean.custom_basename
+        and not basename.args
+        and set(basename.keywords) == {"terms"}
+    ):
+        return None
+    index: dict[tuple[str, ...], list[int]] = {}
+    for place, (size, parts) in enumerate(basename.keywords["terms"]):
+        if size != len(parts) or size < 1:
+            return None
+        index.setdefault(tuple(parts), []).append(place)
+    return index
+
+
+_SUFFIXES = _suffix_index()
+_SUFFIX_SIZES = sorted({len(parts) for parts in _SUFFIXES}) if _SUFFIXES else []
+
+
+def _basename(name: str) -> str:
+    """``cleanco.basename(name)``, without its walk over every term for every name.
+
+    cleanco tries each of its ~320 terms in order against the name's tail and
+    drops each that matches (the tail shrinking as it goes). The same walk, done
+    by looking the tail up: the next term to drop is the first one, after the
+    last dropped, among the terms equal to one of the tail's last 1-4 words.
+    Checked against cleanco in tests/test_loading_equivalence.py.
+    """
+    if _SUFFIXES is None:
+        return str(basename(name))
+    name = _strip_tail(name)
+    nparts = name.split()
+    nnparts = list(map(cleanco_clean.strip_punct, _normalized(name).split()))
+    after = 0
+    while True:
+        first = None
+        for size in _SUFFIX_SIZES:
+            if size > len(nnparts):
+                break
+            places = _SUFFIXES.get(tuple(nnparts[-size:]))
+            if places is not None:
+                at = bisect.bisect_left(places, after)
+                if at < len(places) and (first is None or places[at] < first):
+                    first = places[at]
+        if first is None:
+            break
+        size = len(basename.keywords["terms"][first][1])
+        del nnparts[-size:]
+        del nparts[-size:]
+        after = first + 1
+    return _strip_tail(" ".join(nparts))
+
+
+# Plain ASCII names (most) skip cleanco's character-by-character Unicode work: for
+# them its accent removal is lower-casing (no ASCII character decomposes or is
+# mapped), and its tail strip drops trailing characters other than [.\w].
+_ASCII_NOT_WORD = "".join(c for c in map(chr, range(128)) if not (c.isalnum() or c in "._"))
+_ASCII_PLAIN = not any(k.isascii() for k in NON_NFKD_MAP)
+
+
+def _strip_tail(name: str) -> str:
+    if _ASCII_PLAIN and name.isascii():
+        return name.rstrip(_ASCII_NOT_WORD)
+    return str(cleanco_clean.strip_tail(name))
+
+
+def _normalized(name: str) -> str:
+    if _ASCII_PLAIN and name.isascii():
+        return name.lower()
+    return str(cleanco_clean.normalized(name))
+
+
+ApplicationFields = tuple[Any, ...]
+"""A :class:`NormalisedApplication` as plain values: its fields in order, the
+identifiers as (kind, key, display) triples, without ``extra``."""
 
 
 class Normaliser:
@@ -143,10 +246,22 @@ class Normaliser:
         if len(pii_key) < 16:
             raise ValueError("the PII hashing key must be at least 16 bytes")
         self._key = pii_key
-        # Keyed once: each hash copies the prepared HMAC state (same digest as hmac.new).
         self._hmac = hmac.new(pii_key, digestmod=hashlib.sha256)
+        # HMAC-SHA256 by its definition, keyed once: each hash copies two prepared
+        # SHA-256 states (hmac's own copy() costs twice as much). The inner state
+        # has the kind and separator in it already.
+        block = (hashlib.sha256(pii_key).digest() if len(pii_key) > 64 else pii_key).ljust(64, b"\0")
+        self._outer = hashlib.sha256(block.translate(_OPAD))
+        inner = hashlib.sha256(block.translate(_IPAD))
+        self._inner: dict[str, Any] = {}
+        for kind in FIELD_OF_KIND:
+            state = inner.copy()
+            state.update(f"{kind}\x1f".encode())
+            self._inner[kind] = state
+        self._inner_base = inner
         self.default_region = default_region
-        self._seen: dict[tuple[str, str], Identifier] = {}
+        # Bounded memos by raw value, one per kind, of (kind, key, display).
+        self._seen: dict[str, dict[str, tuple[str, str, str]]] = {kind: {} for kind in FIELD_OF_KIND}
 
     @property
     def key_fingerprint(self) -> str:
@@ -157,12 +272,24 @@ class Normaliser:
         return digest.hexdigest()[:16]
 
     def hash(self, kind: str, canonical: str) -> str:
-        digest = self._hmac.copy()
-        digest.update(f"{kind}\x1f{canonical}".encode())
-        return digest.hexdigest()[:24]
+        """Keyed hash of a canonical value: HMAC-SHA256 of ``kind``, 0x1f, ``canonical``; 24 hex digits."""
+        state = self._inner.get(kind)
+        if state is None:
+            inner = self._inner_base.copy()
+            inner.update(f"{kind}\x1f{canonical}".encode())
+        else:
+            inner = state.copy()
+            inner.update(canonical.encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()[:24]
 
     # -- one function per kind: (canonical value, masked display) -------------
     def _phone(self, raw: str) -> tuple[str, str]:
+        if self.default_region == "CN":
+            mobile = _CN_MOBILE.fullmatch(raw)
+            if mobile is not None and (mobile[1] or mobile[2] != "179"):
+                return f"+86{mobile[2]}{mobile[4]}{mobile[5]}", f"+86*******{mobile[5]}"
         try:
             number = phonenumbers.parse(raw, self.default_region)
         except phonenumbers.NumberParseException as exc:
@@ -208,14 +335,16 @@ class Normaliser:
 
     @staticmethod
     def _plain(kind: str, raw: str) -> tuple[str, str]:
-        canonical = _SPACES.sub(" ", raw.strip().casefold())
+        canonical = _spaced(raw.strip().casefold())
         if not canonical:
             raise InvalidInput(FIELD_OF_KIND[kind], "must not be empty")
         if kind == "bank_account":
-            canonical = re.sub(r"[^0-9a-z]", "", canonical)
-            if len(canonical) < 4:
+            compact = canonical.replace(" ", "")
+            if not (compact.isascii() and compact.isalnum()):  # else only [0-9a-z] is left: nothing to drop
+                compact = _NOT_ACCOUNT_CHAR.sub("", canonical)
+            if len(compact) < 4:
                 raise InvalidInput("bank_account.number", "too short to be an account number")
-            return canonical, "****" + canonical[-4:]
+            return compact, "****" + compact[-4:]
         if kind == "employer":
             canonical = canonical_employer(raw) or canonical
             return canonical, canonical
@@ -241,15 +370,25 @@ class Normaliser:
     def identifier(self, kind: str, raw: str) -> Identifier:
         """Canonicalise and hash one raw value. Repeated values (employers, shared
         devices, kiosks) are served from a bounded memo."""
-        memo = self._seen.get((kind, raw))
-        if memo is not None:
-            return memo
+        seen = self._seen.get(kind)
+        if seen is None:
+            canonical, display = self.canonical(kind, raw)  # an unknown kind raises here
+            return Identifier(kind, self.hash(kind, canonical), display)
+        return Identifier(*(seen.get(raw) or self._fresh(kind, raw)))
+
+    def _fresh(self, kind: str, raw: str) -> tuple[str, str, str]:
+        """A known kind's (kind, key, display), not in the memo: made and remembered."""
         canonical, display = self.canonical(kind, raw)
-        ident = Identifier(kind, self.hash(kind, canonical), display)
-        if len(self._seen) >= _MEMO_SIZE:
-            self._seen.clear()
-        self._seen[(kind, raw)] = ident
-        return ident
+        inner = self._inner[kind].copy()
+        inner.update(canonical.encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        made = (kind, outer.hexdigest()[:24], display)
+        seen = self._seen[kind]
+        if len(seen) >= _MEMO_SIZE:
+            seen.clear()
+        seen[raw] = made
+        return made
 
     def node_for(self, kind: str, raw: str) -> str:
         """Node id for a raw value an investigator types in (``national_id`` too)."""
@@ -259,46 +398,153 @@ class Normaliser:
 
     def application(self, record: ApplicationRecord) -> NormalisedApplication:
         """Normalise one validated record. Raises :class:`InvalidInput` naming the field."""
-        applicant = self.identifier("national_id", record.applicant.national_id)
-        idents: list[Identifier] = []
+        return application_of(self.record_fields(record))
+
+    def record_fields(self, record: ApplicationRecord) -> ApplicationFields:
+        """:meth:`application` as plain values (see :meth:`flat_fields`)."""
+        applicant = record.applicant
         device = record.device
-        if device is not None and device.fingerprint:
-            idents.append(self.identifier("device", device.fingerprint))
-        if record.phone:
-            idents.append(self.identifier("phone", record.phone))
-        if record.email:
-            idents.append(self.identifier("email", record.email))
-        if record.employer is not None:
-            idents.append(self.identifier("employer", record.employer.name))
+        geo = device.geo if device is not None else None
         address = record.address
-        if address is not None and address.line:
-            joined = " | ".join(p or "" for p in (address.line, address.city, address.postal_code, address.country))
-            idents.append(self.identifier("address", joined))
-        if device is not None and device.ip:
-            idents.append(self.identifier("ip", device.ip))
-        if record.bank_account is not None:
-            idents.append(self.identifier("bank_account", record.bank_account.number))
         behaviour = record.behaviour
-        created = record.applicant.account_created_at
-        return NormalisedApplication(
-            application_id=record.application_id,
-            ts=record.ts,
-            applicant_key=applicant.key,
-            applicant_display=applicant.display,
-            identifiers=tuple(idents),
-            account_created_ts=created.timestamp() if created is not None else None,
-            amount=record.amount,
-            income=record.income,
-            product=record.product.casefold() if record.product else None,
-            channel=record.channel.casefold() if record.channel else None,
-            device_os=device.os.casefold() if device is not None and device.os else None,
-            lat=device.geo.lat if device is not None and device.geo is not None else None,
-            lon=device.geo.lon if device is not None and device.geo is not None else None,
-            form_fill_seconds=behaviour.form_fill_seconds if behaviour else None,
-            field_edits=behaviour.field_edits if behaviour else None,
-            paste_events=behaviour.paste_events if behaviour else None,
-            session_seconds=behaviour.session_seconds if behaviour else None,
+        created = applicant.account_created_at
+        return self._fields(
+            record.application_id,
+            record.ts,
+            applicant.national_id,
+            device.fingerprint if device is not None else None,
+            record.phone,
+            record.email,
+            record.employer.name if record.employer is not None else None,
+            (address.line, address.city, address.postal_code, address.country) if address is not None else None,
+            device.ip if device is not None else None,
+            record.bank_account.number if record.bank_account is not None else None,
+            created.timestamp() if created is not None else None,
+            record.amount,
+            record.income,
+            record.product,
+            record.channel,
+            device.os if device is not None else None,
+            geo.lat if geo is not None else None,
+            geo.lon if geo is not None else None,
+            behaviour.form_fill_seconds if behaviour is not None else None,
+            behaviour.field_edits if behaviour is not None else None,
+            behaviour.paste_events if behaviour is not None else None,
+            behaviour.session_seconds if behaviour is not None else None,
         )
+
+    def flat_application(self, values: dict[str, Any]) -> NormalisedApplication:
+        """Normalise one row checked flat (:meth:`graph.records.FlatLayout.values`): the
+        same application :meth:`application` makes of ``from_flat(row)``."""
+        return application_of(self.flat_fields(values))
+
+    def flat_fields(self, values: dict[str, Any]) -> ApplicationFields:
+        """:meth:`flat_application` as plain values (:func:`application_of` makes the
+        application of them): what loader workers send, pickled without a Python call."""
+        get = values.get
+        created = get("applicant.account_created_at")
+        line = get("address.line")
+        return self._fields(
+            values["application_id"],
+            submitted_ts(values["submitted_at"]),
+            values["applicant.national_id"],
+            get("device.fingerprint"),
+            get("phone"),
+            get("email"),
+            get("employer.name"),
+            (line, get("address.city"), get("address.postal_code"), get("address.country")) if line else None,
+            get("device.ip"),
+            get("bank_account.number"),
+            submitted_ts(created) if created is not None else None,
+            get("amount"),
+            get("income"),
+            get("product"),
+            get("channel"),
+            get("device.os"),
+            get("device.geo.lat"),
+            get("device.geo.lon"),
+            get("behaviour.form_fill_seconds"),
+            get("behaviour.field_edits"),
+            get("behaviour.paste_events"),
+            get("behaviour.session_seconds"),
+        )
+
+    def _fields(
+        self,
+        application_id: str,
+        ts: float,
+        national_id: str,
+        fingerprint: str | None,
+        phone: str | None,
+        email: str | None,
+        employer: str | None,
+        address: tuple[str | None, str | None, str | None, str | None] | None,
+        ip: str | None,
+        bank_account: str | None,
+        account_created_ts: float | None,
+        amount: float | None,
+        income: float | None,
+        product: str | None,
+        channel: str | None,
+        device_os: str | None,
+        lat: float | None,
+        lon: float | None,
+        form_fill_seconds: float | None,
+        field_edits: int | None,
+        paste_events: int | None,
+        session_seconds: float | None,
+    ) -> ApplicationFields:
+        # Identifiers in a fixed order (device, phone, email, employer, address, ip,
+        # bank account): the first bad one names the row's error.
+        seen, fresh = self._seen, self._fresh
+        applicant = seen["national_id"].get(national_id) or fresh("national_id", national_id)
+        idents: list[tuple[str, str, str]] = []
+        if fingerprint:
+            idents.append(seen["device"].get(fingerprint) or fresh("device", fingerprint))
+        if phone:
+            idents.append(seen["phone"].get(phone) or fresh("phone", phone))
+        if email:
+            idents.append(seen["email"].get(email) or fresh("email", email))
+        if employer is not None:
+            idents.append(seen["employer"].get(employer) or fresh("employer", employer))
+        if address is not None and address[0]:
+            joined = " | ".join(p or "" for p in address)
+            idents.append(seen["address"].get(joined) or fresh("address", joined))
+        if ip:
+            idents.append(seen["ip"].get(ip) or fresh("ip", ip))
+        if bank_account is not None:
+            idents.append(seen["bank_account"].get(bank_account) or fresh("bank_account", bank_account))
+        return (
+            application_id,
+            ts,
+            applicant[1],
+            applicant[2],
+            tuple(idents),
+            account_created_ts,
+            amount,
+            income,
+            product.casefold() if product else None,
+            channel.casefold() if channel else None,
+            device_os.casefold() if device_os else None,
+            lat,
+            lon,
+            form_fill_seconds,
+            field_edits,
+            paste_events,
+            session_seconds,
+        )
+
+
+def application_of(fields: ApplicationFields) -> NormalisedApplication:
+    """The application of :meth:`Normaliser.flat_fields` (or ``_fields``) values."""
+    return NormalisedApplication(
+        fields[0],
+        fields[1],
+        fields[2],
+        fields[3],
+        tuple(starmap(Identifier, fields[4])),
+        *fields[5:],
+    )
 
 
 _APPLICATION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(NormalisedApplication))
@@ -336,5 +582,10 @@ def application_from_parts(
     idents = tuple(Identifier(k, key, d) for k, key, d in identifiers)
     known = {name: props.get(name) for name in SCALAR_PROPS}
     return NormalisedApplication(
-        application_id, ts, applicant_key, applicant_display, idents, **known  # type: ignore[arg-type]
+        application_id,
+        ts,
+        applicant_key,
+        applicant_display,
+        idents,
+        **known,  # type: ignore[arg-type]
     )
