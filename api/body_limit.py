@@ -2,8 +2,9 @@
 authentication and parsing (a pure ASGI middleware, outside every handler).
 
 A body whose ``Content-Length`` exceeds the limit is refused with 413 at once,
-without reading a byte of it. A body of unknown length (chunked) is counted as
-it is read and refused as soon as it passes the limit, so the server never holds
+without reading a byte of it (and one within it passes untouched: the server
+reads no more than the declared length). A body of unknown length (chunked) is
+counted as it is read and refused as soon as it passes the limit, so the server never holds
 more than the limit plus one chunk. The 413 closes the connection: the rest of
 the body is never read. The limit is ``RINGSIGHT_MAX_BODY_BYTES`` (1 MB).
 """
@@ -39,8 +40,12 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None:
+            if declared > self.max_bytes:
+                await self._refuse(scope, receive, send)
+            else:
+                # The server delivers no more than the declared length: nothing to count.
+                await self.app(scope, receive, send)
             return
 
         received = 0
