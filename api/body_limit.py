@@ -21,13 +21,17 @@ class BodyTooLarge(Exception):
 
 
 def _content_length(scope: Scope) -> int | None:
+    """The declared length, when it is what frames the body (not with a Transfer-Encoding)."""
+    declared = None
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             try:
-                return int(value)
+                declared = int(value)
             except ValueError:
                 return None
-    return None
+        elif name == b"transfer-encoding":
+            return None
+    return declared
 
 
 class BodySizeLimit:

@@ -123,3 +123,21 @@ def test_a_100_mb_chunked_unauthenticated_post_is_cut_at_the_limit(live_server: 
     # The server stopped reading soon after the limit: what was sent beyond it sits in socket buffers.
     assert sent < 16 * MB, sent
     assert live_server.rss_bytes() - before < 20 * MB
+
+
+def test_a_small_declared_length_with_a_chunked_body_is_still_cut(live_server: Server) -> None:
+    # Content-Length and Transfer-Encoding together: whatever frames the body, it is counted.
+    chunk = b"10000\r\n" + b" " * 0x10000 + b"\r\n"
+    with socket.create_connection(("127.0.0.1", live_server.port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/score HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n")
+        sent = 0
+        try:
+            while sent < 4 * MB:
+                sock.sendall(chunk)
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            pass
+        head = _response_of(sock, time.monotonic() + 10)
+    # Refused as malformed (400) by the HTTP parser, or cut at the limit (413): never read to the end.
+    assert head.split(b" ", 2)[1] in (b"400", b"413"), head[:200]
