@@ -56,13 +56,14 @@ neo4j-stop:
 
 lint: install-dev
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check graph detectors api fixtures || true
+	$(BIN)/ruff format --check .
 
 types: install-dev
 	$(BIN)/mypy
 
 test: install-dev browser neo4j-build
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	@url=$$($(PYTHON) tools/neo4j_local.py start --port $(NEO4J_PORT) | tail -n 1) || exit 1; \
 	echo "Neo4j at $$url"; \

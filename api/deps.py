@@ -59,6 +59,18 @@ Desk = Annotated[FraudDesk, Depends(get_desk)]
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
+def authorise(settings: Settings, api_key: str | None, role: Role) -> str:
+    """The actor of a caller whose API key grants ``role``; 401 or 403 otherwise."""
+    if not api_key:
+        raise HTTPException(401, "missing X-API-Key header", headers={"WWW-Authenticate": "ApiKey"})
+    granted = settings.api_keys.get(api_key)
+    if granted is None:
+        raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "ApiKey"})
+    if role not in ROLE_GRANTS[granted]:
+        raise HTTPException(403, f"the {granted} role cannot do this")
+    return actor_of(settings, granted, api_key)
+
+
 def require(role: Role) -> Callable[..., Awaitable[str]]:
     """A dependency that admits callers whose API key grants ``role``; returns the actor.
 
@@ -67,14 +79,7 @@ def require(role: Role) -> Callable[..., Awaitable[str]]:
     """
 
     async def check(settings: SettingsDep, x_api_key: Annotated[str | None, Security(API_KEY)]) -> str:
-        if not x_api_key:
-            raise HTTPException(401, "missing X-API-Key header", headers={"WWW-Authenticate": "ApiKey"})
-        granted = settings.api_keys.get(x_api_key)
-        if granted is None:
-            raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "ApiKey"})
-        if role not in ROLE_GRANTS[granted]:
-            raise HTTPException(403, f"the {granted} role cannot do this")
-        return actor_of(settings, granted, x_api_key)
+        return authorise(settings, x_api_key, role)
 
     return check
 

@@ -13,6 +13,7 @@ from pydantic_core import CoreSchema
 
 from api.settings import Role
 from detectors.score import ScoreResult
+from graph.records import ApplicationRecord
 from graph.store import Alert, AuditEvent, Decision, GraphEdge, GraphNode, Label
 from graph.vocabulary import IDENTIFIER_KINDS
 from graph.vocabulary import LabelStatus as _LabelStatus
@@ -361,6 +362,11 @@ class StoreStats(BaseModel):
 
 def openapi_components() -> dict[str, dict[str, Any]]:
     """Schemas the routes refer to by name without a model of their own: the Problem of
-    every error response (``api.errors.problem_responses``)."""
-    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-    return {**problem.pop("$defs", {}), "Problem": problem}
+    every error response (``api.errors.problem_responses``) and the application record the
+    scoring routes read themselves (``api.routes.RECORD_BODY``)."""
+    out: dict[str, dict[str, Any]] = {}
+    for model in (Problem, ApplicationRecord):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        out.update(schema.pop("$defs", {}))
+        out[model.__name__] = schema
+    return out

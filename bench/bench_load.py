@@ -797,6 +797,11 @@ def main() -> int:
             for source, target in zip(sql_files(Path(store["db"])), sql_files(served), strict=True):
                 if source.exists():
                     shutil.copyfile(source, target)
+            # The saved index beside the database is part of the store: without it the server
+            # would rebuild it from SQLite instead of opening it.
+            index = Path(str(store["db"]) + ".index")
+            if index.is_dir():
+                shutil.copytree(index, Path(str(served) + ".index"))
             print(f"store: serving a copy {served} (copied in {time.perf_counter() - started:.1f} s, not timed)")
             url = f"sqlite:///{served}"
         port = args.port or free_port()
@@ -860,8 +865,9 @@ def main() -> int:
         if server is not None:
             server.stop()
         if served is not None:
-            for path in sql_files(served):
+            for path in [*sql_files(served), Path(str(served) + ".lock")]:
                 path.unlink(missing_ok=True)
+            shutil.rmtree(Path(str(served) + ".index"), ignore_errors=True)
         shutil.rmtree(lua, ignore_errors=True)
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)

@@ -24,8 +24,8 @@ from graph.normalise import NormalisedApplication, Normaliser
 from graph.records import from_flat
 from graph.store import GraphStore, Label
 from graph.store.embedded.store import EmbeddedStore
-from graph.store.snapshot import assemble
 from graph.store.neo4j.store import Neo4jStore
+from graph.store.snapshot import assemble
 from graph.vocabulary import applicant_node
 
 pytestmark = pytest.mark.neo4j
