@@ -63,6 +63,11 @@ class DetectorParams:
     recency_days: float = 30.0
     recency_days_by_kind: dict[str, float] = field(default_factory=lambda: {"bank_account": 365.0})
 
+    def links_people(self, kind: str) -> bool:
+        """Whether sharing an identifier of this kind is specific enough to link two people
+        into a ring (devices, phones, e-mails, bank accounts, addresses; not IPs or employers)."""
+        return self.kind_weight.get(kind, 0.5) >= self.ring_min_specificity
+
     def __post_init__(self) -> None:
         if not 1 <= self.max_hops <= 4:
             # A scoring snapshot reaches four hops (applicant -> identifier -> applicant ->

@@ -30,8 +30,11 @@ class Rescored:
 
 class Monitoring(DeskBase):
     def affected_by(self, node_ids: Sequence[str]) -> list[str]:
-        """Existing applicants within two hops of the given nodes over specific identifiers."""
-        limit = self.scorer.config.params.hub_limit
+        """Existing applicants within two hops of the given nodes over specific identifiers
+        (an employer or a carrier IP links everyone to everyone: re-scoring all who share one
+        would cost hundreds of scores per stored application and change nothing)."""
+        params = self.scorer.config.params
+        limit = params.hub_limit
         now = self.now() + 1.0
         applicants: set[str] = set()
         idents: set[str] = set()
@@ -41,8 +44,10 @@ class Monitoring(DeskBase):
                 applicants.add(key)
             else:
                 idents.add(nid)
+        # The nodes named themselves always count (a labelled employer reaches its staff);
+        # the identifiers of the applicants named count when they link people.
         for ids in self.store.applicant_identifiers(sorted(applicants), now).values():
-            idents.update(ids)
+            idents.update(n for n in ids if params.links_people(n.partition(":")[0]))
         for use in self.store.identifier_usage(sorted(idents), now, 0.0, limit).values():
             applicants.update(use.members)
         return sorted(applicants)
@@ -53,7 +58,8 @@ class Monitoring(DeskBase):
         app = self.store.application(application_id)
         if app is None:
             return []
-        affected = [k for k in self.affected_by([i.node_id for i in app.identifiers]) if k != app.applicant_key]
+        linking = [i.node_id for i in app.identifiers if self.scorer.config.params.links_people(i.kind)]
+        affected = [k for k in self.affected_by(linking) if k != app.applicant_key]
         return self.monitor(affected, trigger=f"joined:{application_id}") if affected else []
 
     def rescore(self, applicant_id: str, actor: str) -> Rescored:
