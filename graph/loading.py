@@ -7,6 +7,7 @@ half-written row by row. Every batch is one store transaction.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import gc
 import io
@@ -383,9 +384,17 @@ class _Source:
             elif piece:
                 yield _Piece(offset, lines, header, data=piece)
             offset += len(piece)
-            lines += piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
+            lines += _line_ends(piece)
             if not block and not buf:
                 return
+
+
+def _line_ends(piece: bytes) -> int:
+    """Line ends in a piece as the CSV reader counts lines (\\n, \\r\\n or a lone \\r)."""
+    ends = piece.count(b"\n")
+    if b"\r" in piece:
+        ends += piece.count(b"\r") - piece.count(b"\r\n")
+    return ends
 
 
 def _parse_header(piece: bytes) -> list[str] | None:
@@ -480,15 +489,16 @@ class _Batches:
 
     def add(self, done: _Prepared, apps: list[NormalisedApplication]) -> None:
         base = self.first + self.rows  # row index of the run's first row
+        line = base + 2  # line 1 is the header
         a = r = 0
         start = 0
         while start < done.rows:
             take = min(self.batch_size - self.rows, done.rows - start)
             stop = start + take
-            while a < len(apps) and done.app_rows[a] < stop:
-                self.apps.append(apps[a])
-                self.lines.append(base + done.app_rows[a] + 2)  # line 1 is the header
-                a += 1
+            end = bisect.bisect_left(done.app_rows, stop, a)
+            self.apps += apps[a:end]
+            self.lines += [line + row for row in done.app_rows[a:end]]
+            a = end
             while r < len(done.rejects) and done.rejects[r][0] < stop:
                 index, reject = done.rejects[r]
                 self.rejects.append({"line": base + index + 2, **reject})

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import lru_cache
@@ -47,7 +48,11 @@ FIELD_OF_KIND: dict[str, str] = {
     "national_id": "applicant.national_id",
 }
 
-_MEMO_SIZE = 200_000
+# Memo bounds by kind: employers repeat across the whole file; other values repeat
+# close together (shared devices, re-sent applications, rings), and a large memo of
+# mostly unique values costs more in cache misses than its few hits save.
+_MEMO_SIZE = 4_096
+_MEMO_SIZES = {"employer": 65_536}
 _PLAIN_EMAIL = re.compile(
     r"[A-Za-z0-9_%+\-]+(?:\.[A-Za-z0-9_%+\-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}"
 )
@@ -62,6 +67,13 @@ _NOT_ACCOUNT_CHAR = re.compile(r"[^0-9a-z]")
 # checks every string this pattern matches against it), except national 179...
 # numbers, which it reads as a carrier prefix: those take the parser.
 _CN_MOBILE = re.compile(r"(\+86 ?|0086 ?)?(1[3-9][0-9])([ \-]?)([0-9]{4})\3([0-9]{4})")
+try:  # CPython's own SHA-256 (3.11: _sha256, later _sha2): its states copy faster than OpenSSL's
+    from _sha256 import sha256 as _sha256
+except ImportError:  # pragma: no cover - another interpreter version
+    try:
+        from _sha2 import sha256 as _sha256
+    except ImportError:
+        _sha256 = hashlib.sha256
 _IPAD = bytes(x ^ 0x36 for x in range(256))
 _OPAD = bytes(x ^ 0x5C for x in range(256))
 
@@ -130,14 +142,6 @@ def _mask_middle(text: str, keep_start: int, keep_end: int) -> str:
         return "*" * len(text)
     hidden = len(text) - keep_start - keep_end
     return text[:keep_start] + "*" * hidden + (text[-keep_end:] if keep_end else "")
-
-
-def _spaced(text: str) -> str:
-    """``text`` with every run of whitespace as one space."""
-    # Printable text has no whitespace but the plain space: most values need no regex.
-    if text.isprintable() and "  " not in text:
-        return text
-    return _SPACES.sub(" ", text)
 
 
 def canonical_employer(name: str) -> str:
@@ -234,6 +238,64 @@ def _normalized(name: str) -> str:
     return str(cleanco_clean.normalized(name))
 
 
+def _plain_canonical(kind: str, raw: str) -> str:
+    """Stripped, case-folded, runs of whitespace as one space; never empty."""
+    text = raw.strip().casefold()
+    # Printable text has no whitespace but the plain space: most values need no regex.
+    canonical = text if text.isprintable() and "  " not in text else _SPACES.sub(" ", text)
+    if not canonical:
+        raise InvalidInput(FIELD_OF_KIND[kind], "must not be empty")
+    return canonical
+
+
+# One function per plain kind: (canonical value, masked display). The masks are
+# _mask_middle's, written out (these run for nearly every row of a bulk load).
+
+
+def _device(raw: str) -> tuple[str, str]:
+    canonical = _plain_canonical("device", raw)
+    if len(canonical) <= 4:
+        return canonical, "*" * len(canonical)
+    return canonical, canonical[:4] + "*" * (len(canonical) - 4)
+
+
+def _bank_account(raw: str) -> tuple[str, str]:
+    canonical = _plain_canonical("bank_account", raw)
+    compact = canonical.replace(" ", "")
+    if not (compact.isascii() and compact.isalnum()):  # else only [0-9a-z] is left: nothing to drop
+        compact = _NOT_ACCOUNT_CHAR.sub("", canonical)
+    if len(compact) < 4:
+        raise InvalidInput("bank_account.number", "too short to be an account number")
+    return compact, "****" + compact[-4:]
+
+
+def _employer(raw: str) -> tuple[str, str]:
+    canonical = _plain_canonical("employer", raw)
+    canonical = canonical_employer(raw) or canonical
+    return canonical, canonical
+
+
+def _national_id(raw: str) -> tuple[str, str]:
+    canonical = _plain_canonical("national_id", raw).replace(" ", "").upper()
+    if len(canonical) <= 8:
+        return canonical, "*" * len(canonical)
+    return canonical, canonical[:4] + "*" * (len(canonical) - 8) + canonical[-4:]
+
+
+def _address(raw: str) -> tuple[str, str]:
+    canonical = _plain_canonical("address", raw)
+    return canonical, "*" * min(len(canonical), 6) + "…"
+
+
+_PLAIN: dict[str, Callable[[str], tuple[str, str]]] = {
+    "device": _device,
+    "employer": _employer,
+    "address": _address,
+    "bank_account": _bank_account,
+    "national_id": _national_id,
+}
+
+
 ApplicationFields = tuple[Any, ...]
 """A :class:`NormalisedApplication` as plain values: its fields in order, the
 identifiers as (kind, key, display) triples, without ``extra``."""
@@ -251,8 +313,8 @@ class Normaliser:
         # SHA-256 states (hmac's own copy() costs twice as much). The inner state
         # has the kind and separator in it already.
         block = (hashlib.sha256(pii_key).digest() if len(pii_key) > 64 else pii_key).ljust(64, b"\0")
-        self._outer = hashlib.sha256(block.translate(_OPAD))
-        inner = hashlib.sha256(block.translate(_IPAD))
+        self._outer = _sha256(block.translate(_OPAD))
+        inner = _sha256(block.translate(_IPAD))
         self._inner: dict[str, Any] = {}
         for kind in FIELD_OF_KIND:
             state = inner.copy()
@@ -262,6 +324,20 @@ class Normaliser:
         self.default_region = default_region
         # Bounded memos by raw value, one per kind, of (kind, key, display).
         self._seen: dict[str, dict[str, tuple[str, str, str]]] = {kind: {} for kind in FIELD_OF_KIND}
+        canonical_of: dict[str, Callable[[str], tuple[str, str]]] = {
+            "phone": self._phone,
+            "email": self._email,
+            "ip": self._ip,
+            **_PLAIN,
+        }
+        seen = self._seen
+        kinds = ("national_id", "device", "phone", "email", "employer", "address", "ip", "bank_account")
+        self._memos = tuple(seen[kind] for kind in kinds)  # in flat_fields' order
+        # What _fresh needs of a kind, in one lookup.
+        self._kinds = {
+            kind: (canonical_of[kind], self._inner[kind], self._seen[kind], _MEMO_SIZES.get(kind, _MEMO_SIZE))
+            for kind in FIELD_OF_KIND
+        }
 
     @property
     def key_fingerprint(self) -> str:
@@ -335,24 +411,10 @@ class Normaliser:
 
     @staticmethod
     def _plain(kind: str, raw: str) -> tuple[str, str]:
-        canonical = _spaced(raw.strip().casefold())
-        if not canonical:
-            raise InvalidInput(FIELD_OF_KIND[kind], "must not be empty")
-        if kind == "bank_account":
-            compact = canonical.replace(" ", "")
-            if not (compact.isascii() and compact.isalnum()):  # else only [0-9a-z] is left: nothing to drop
-                compact = _NOT_ACCOUNT_CHAR.sub("", canonical)
-            if len(compact) < 4:
-                raise InvalidInput("bank_account.number", "too short to be an account number")
-            return compact, "****" + compact[-4:]
-        if kind == "employer":
-            canonical = canonical_employer(raw) or canonical
-            return canonical, canonical
-        if kind == "national_id":
-            canonical = canonical.replace(" ", "").upper()
-            return canonical, _mask_middle(canonical, 4, 4)
-        if kind == "address":
-            return canonical, _mask_middle(canonical, 0, 0)[:6] + "…"
+        canonicalise = _PLAIN.get(kind)
+        if canonicalise is not None:
+            return canonicalise(raw)
+        canonical = _plain_canonical(kind, raw)
         return canonical, _mask_middle(canonical, 4, 0)
 
     def canonical(self, kind: str, raw: str) -> tuple[str, str]:
@@ -378,14 +440,14 @@ class Normaliser:
 
     def _fresh(self, kind: str, raw: str) -> tuple[str, str, str]:
         """A known kind's (kind, key, display), not in the memo: made and remembered."""
-        canonical, display = self.canonical(kind, raw)
-        inner = self._inner[kind].copy()
+        canonicalise, inner_state, seen, bound = self._kinds[kind]
+        canonical, display = canonicalise(raw)
+        inner = inner_state.copy()
         inner.update(canonical.encode())
         outer = self._outer.copy()
         outer.update(inner.digest())
         made = (kind, outer.hexdigest()[:24], display)
-        seen = self._seen[kind]
-        if len(seen) >= _MEMO_SIZE:
+        if len(seen) >= bound:
             seen.clear()
         seen[raw] = made
         return made
@@ -403,35 +465,43 @@ class Normaliser:
     def record_fields(self, record: ApplicationRecord) -> ApplicationFields:
         """:meth:`application` as plain values (see :meth:`flat_fields`)."""
         applicant = record.applicant
+        values: dict[str, Any] = {
+            "application_id": record.application_id,
+            "submitted_at": record.submitted_at,
+            "applicant.national_id": applicant.national_id,
+            "applicant.account_created_at": applicant.account_created_at,
+            "phone": record.phone,
+            "email": record.email,
+            "amount": record.amount,
+            "income": record.income,
+            "product": record.product,
+            "channel": record.channel,
+        }
         device = record.device
-        geo = device.geo if device is not None else None
+        if device is not None:
+            values["device.fingerprint"] = device.fingerprint
+            values["device.ip"] = device.ip
+            values["device.os"] = device.os
+            if device.geo is not None:
+                values["device.geo.lat"] = device.geo.lat
+                values["device.geo.lon"] = device.geo.lon
+        if record.employer is not None:
+            values["employer.name"] = record.employer.name
         address = record.address
+        if address is not None:
+            values["address.line"] = address.line
+            values["address.city"] = address.city
+            values["address.postal_code"] = address.postal_code
+            values["address.country"] = address.country
+        if record.bank_account is not None:
+            values["bank_account.number"] = record.bank_account.number
         behaviour = record.behaviour
-        created = applicant.account_created_at
-        return self._fields(
-            record.application_id,
-            record.ts,
-            applicant.national_id,
-            device.fingerprint if device is not None else None,
-            record.phone,
-            record.email,
-            record.employer.name if record.employer is not None else None,
-            (address.line, address.city, address.postal_code, address.country) if address is not None else None,
-            device.ip if device is not None else None,
-            record.bank_account.number if record.bank_account is not None else None,
-            created.timestamp() if created is not None else None,
-            record.amount,
-            record.income,
-            record.product,
-            record.channel,
-            device.os if device is not None else None,
-            geo.lat if geo is not None else None,
-            geo.lon if geo is not None else None,
-            behaviour.form_fill_seconds if behaviour is not None else None,
-            behaviour.field_edits if behaviour is not None else None,
-            behaviour.paste_events if behaviour is not None else None,
-            behaviour.session_seconds if behaviour is not None else None,
-        )
+        if behaviour is not None:
+            values["behaviour.form_fill_seconds"] = behaviour.form_fill_seconds
+            values["behaviour.field_edits"] = behaviour.field_edits
+            values["behaviour.paste_events"] = behaviour.paste_events
+            values["behaviour.session_seconds"] = behaviour.session_seconds
+        return self.flat_fields(values)
 
     def flat_application(self, values: dict[str, Any]) -> NormalisedApplication:
         """Normalise one row checked flat (:meth:`graph.records.FlatLayout.values`): the
@@ -440,27 +510,64 @@ class Normaliser:
 
     def flat_fields(self, values: dict[str, Any]) -> ApplicationFields:
         """:meth:`flat_application` as plain values (:func:`application_of` makes the
-        application of them): what loader workers send, pickled without a Python call."""
+        application of them): what loader workers send, pickled without a Python call.
+
+        ``values`` holds validated values by flat column; a column that is absent or
+        None is missing.
+        """
         get = values.get
+        submitted = values["submitted_at"]
         created = get("applicant.account_created_at")
-        line = get("address.line")
-        return self._fields(
+        # Times first: converting one at the ends of the calendar raises as the nested
+        # record's validator would, before any identifier is looked at.
+        ts = submitted.timestamp() if submitted.tzinfo is not None and 1 < submitted.year < 9999 else None
+        if ts is None:
+            ts = submitted_ts(submitted)
+        created_ts = None if created is None else submitted_ts(created)
+        # Identifiers in a fixed order (device, phone, email, employer, address, ip,
+        # bank account): the first bad one names the row's error.
+        s_national_id, s_device, s_phone, s_email, s_employer, s_address, s_ip, s_bank = self._memos
+        fresh = self._fresh
+        national_id = values["applicant.national_id"]
+        applicant = s_national_id.get(national_id) or fresh("national_id", national_id)
+        idents: list[tuple[str, str, str]] = []
+        raw = get("device.fingerprint")
+        if raw:
+            idents.append(s_device.get(raw) or fresh("device", raw))
+        raw = get("phone")
+        if raw:
+            idents.append(s_phone.get(raw) or fresh("phone", raw))
+        raw = get("email")
+        if raw:
+            idents.append(s_email.get(raw) or fresh("email", raw))
+        raw = get("employer.name")
+        if raw is not None:
+            idents.append(s_employer.get(raw) or fresh("employer", raw))
+        raw = get("address.line")
+        if raw:
+            raw = " | ".join(
+                (raw, get("address.city") or "", get("address.postal_code") or "", get("address.country") or "")
+            )
+            idents.append(s_address.get(raw) or fresh("address", raw))
+        raw = get("device.ip")
+        if raw:
+            idents.append(s_ip.get(raw) or fresh("ip", raw))
+        raw = get("bank_account.number")
+        if raw is not None:
+            idents.append(s_bank.get(raw) or fresh("bank_account", raw))
+        product, channel, device_os = get("product"), get("channel"), get("device.os")
+        return (
             values["application_id"],
-            submitted_ts(values["submitted_at"]),
-            values["applicant.national_id"],
-            get("device.fingerprint"),
-            get("phone"),
-            get("email"),
-            get("employer.name"),
-            (line, get("address.city"), get("address.postal_code"), get("address.country")) if line else None,
-            get("device.ip"),
-            get("bank_account.number"),
-            submitted_ts(created) if created is not None else None,
+            ts,
+            applicant[1],
+            applicant[2],
+            tuple(idents),
+            created_ts,
             get("amount"),
             get("income"),
-            get("product"),
-            get("channel"),
-            get("device.os"),
+            product.casefold() if product else None,
+            channel.casefold() if channel else None,
+            device_os.casefold() if device_os else None,
             get("device.geo.lat"),
             get("device.geo.lon"),
             get("behaviour.form_fill_seconds"),
@@ -469,82 +576,13 @@ class Normaliser:
             get("behaviour.session_seconds"),
         )
 
-    def _fields(
-        self,
-        application_id: str,
-        ts: float,
-        national_id: str,
-        fingerprint: str | None,
-        phone: str | None,
-        email: str | None,
-        employer: str | None,
-        address: tuple[str | None, str | None, str | None, str | None] | None,
-        ip: str | None,
-        bank_account: str | None,
-        account_created_ts: float | None,
-        amount: float | None,
-        income: float | None,
-        product: str | None,
-        channel: str | None,
-        device_os: str | None,
-        lat: float | None,
-        lon: float | None,
-        form_fill_seconds: float | None,
-        field_edits: int | None,
-        paste_events: int | None,
-        session_seconds: float | None,
-    ) -> ApplicationFields:
-        # Identifiers in a fixed order (device, phone, email, employer, address, ip,
-        # bank account): the first bad one names the row's error.
-        seen, fresh = self._seen, self._fresh
-        applicant = seen["national_id"].get(national_id) or fresh("national_id", national_id)
-        idents: list[tuple[str, str, str]] = []
-        if fingerprint:
-            idents.append(seen["device"].get(fingerprint) or fresh("device", fingerprint))
-        if phone:
-            idents.append(seen["phone"].get(phone) or fresh("phone", phone))
-        if email:
-            idents.append(seen["email"].get(email) or fresh("email", email))
-        if employer is not None:
-            idents.append(seen["employer"].get(employer) or fresh("employer", employer))
-        if address is not None and address[0]:
-            joined = " | ".join(p or "" for p in address)
-            idents.append(seen["address"].get(joined) or fresh("address", joined))
-        if ip:
-            idents.append(seen["ip"].get(ip) or fresh("ip", ip))
-        if bank_account is not None:
-            idents.append(seen["bank_account"].get(bank_account) or fresh("bank_account", bank_account))
-        return (
-            application_id,
-            ts,
-            applicant[1],
-            applicant[2],
-            tuple(idents),
-            account_created_ts,
-            amount,
-            income,
-            product.casefold() if product else None,
-            channel.casefold() if channel else None,
-            device_os.casefold() if device_os else None,
-            lat,
-            lon,
-            form_fill_seconds,
-            field_edits,
-            paste_events,
-            session_seconds,
-        )
-
 
 def application_of(fields: ApplicationFields) -> NormalisedApplication:
-    """The application of :meth:`Normaliser.flat_fields` (or ``_fields``) values."""
-    return NormalisedApplication(
-        fields[0],
-        fields[1],
-        fields[2],
-        fields[3],
-        tuple(starmap(Identifier, fields[4])),
-        *fields[5:],
-    )
+    """The application of :meth:`Normaliser.flat_fields` values."""
+    app = NormalisedApplication(*fields)
+    triples: Any = app.identifiers  # they came as (kind, key, display)
+    app.identifiers = tuple(starmap(Identifier, triples))
+    return app
 
 
 _APPLICATION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(NormalisedApplication))

@@ -23,7 +23,7 @@ import typing
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from itertools import compress
-from typing import Annotated, Any
+from typing import Annotated, Any, Required
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 from typing_extensions import TypedDict
@@ -236,7 +236,28 @@ def _leaf_annotation(model: type[BaseModel], name: str) -> Any:
     return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
 
 
+def _needed(model: type[BaseModel], prefix: str) -> list[str] | None:
+    """The leaf columns a (sub-)model needs when it is there (its required parts' too);
+    ``None`` if that cannot be told from leaves (a required part with no required leaf)."""
+    out: list[str] = []
+    for name, info in model.model_fields.items():
+        if not info.is_required():
+            continue
+        sub = _part_model(info.annotation)
+        if sub is None:
+            out.append(f"{prefix}{name}")
+            continue
+        inner = _needed(sub, f"{prefix}{name}.")
+        if not inner:
+            return None
+        out.extend(inner)
+    return out
+
+
 def _flat_fields() -> dict[str, Any]:
+    # The columns every valid row has (application_id, submitted_at, the applicant's
+    # national id) are required keys: a row without one fails the check outright.
+    needed = set(_needed(ApplicationRecord, "") or ())
     out: dict[str, Any] = {}
     for column in FLAT_COLUMNS:
         *parents, name = column.split(".")
@@ -245,12 +266,14 @@ def _flat_fields() -> dict[str, Any]:
             sub = _part_model(model.model_fields[part].annotation)
             assert sub is not None, column
             model = sub
-        out[column] = _leaf_annotation(model, name)
+        annotation = _leaf_annotation(model, name)
+        out[column] = Required[annotation] if column in needed else annotation
     return out
 
 
 _FlatRecord = TypedDict("_FlatRecord", _flat_fields(), total=False)  # type: ignore[misc]
 _FlatRecord.__pydantic_config__ = ConfigDict(extra="ignore", str_strip_whitespace=True)  # type: ignore[attr-defined]
+_FLAT_REQUIRED = frozenset(_FlatRecord.__required_keys__)
 _flat_validator: Any = None
 
 
@@ -285,24 +308,6 @@ def _walk(column: str) -> tuple[bool, list[str]]:
         present.append(".".join(parts[: depth + 1]))
         model = sub
     return False, present  # pragma: no cover - the loop always returns
-
-
-def _needed(model: type[BaseModel], prefix: str) -> list[str] | None:
-    """The leaf columns a (sub-)model needs when it is there (its required parts' too);
-    ``None`` if that cannot be told from leaves (a required part with no required leaf)."""
-    out: list[str] = []
-    for name, info in model.model_fields.items():
-        if not info.is_required():
-            continue
-        sub = _part_model(info.annotation)
-        if sub is None:
-            out.append(f"{prefix}{name}")
-            continue
-        inner = _needed(sub, f"{prefix}{name}.")
-        if not inner:
-            return None
-        out.extend(inner)
-    return out
 
 
 def _part_models() -> dict[str, type[BaseModel]]:
@@ -351,8 +356,7 @@ class FlatLayout:
             for part in present:
                 present_by.setdefault(part, []).append(column)
         needed = _needed(ApplicationRecord, "")
-        self.needed = tuple(needed or ())
-        self.usable = self.usable and needed is not None
+        self.usable = self.usable and needed is not None and set(needed) <= set(_FLAT_REQUIRED)
         # A part that is there (a cell of it is filled) needs its required fields:
         # geo with a latitude alone, a bank name without a number. A part whose only
         # column is its one required field cannot fail this.
@@ -361,7 +365,7 @@ class FlatLayout:
             leaves = _needed(_PARTS[part], f"{part}.")
             if leaves is None:
                 self.usable = False
-            elif leaves and not (len(leaves) == 1 and columns == leaves):
+            elif set(leaves) - set(needed or ()) and not (len(leaves) == 1 and columns == leaves):
                 checks.append((tuple(columns), tuple(leaves)))
         self.checks = tuple(checks)
 
@@ -383,9 +387,6 @@ class FlatLayout:
             values = _validate_flat(filled)
         except ValidationError:
             return None
-        for column in self.needed:
-            if column not in values:
-                return None
         for columns, required in self.checks:
             if any(c in filled for c in columns) and not all(r in values for r in required):
                 return None
