@@ -27,13 +27,13 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from itertools import pairwise
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from graph.store.embedded.keys import KeyTable
+from graph.store.embedded.keys import KeyTable, view
+from graph.store.records import IdentifierUsage
 
 SMALL = 48
 """Identifiers with at most this many frozen uses are read as Python lists; longer ones
@@ -279,28 +279,60 @@ class Tail:
         return np.asarray(self.ts, np.float64), np.asarray(self.who, np.int32), ptr, flat
 
 
-@dataclass(slots=True)
-class Use:
-    """How one identifier was used before a time, with applicant ids (the store names them).
-    The recent uses are in time order; ``ties`` says two of them share a time (the store then
-    orders those by applicant key). ``members`` is None for a hub."""
-
-    applicants: int
-    applications: int
-    first_ts: float
-    last_ts: float
-    recent_ts: list[float]
-    recent_who: list[int]
-    ties: bool
-    members: list[int] | None
+NAMES_KEPT = 1 << 18
+"""Applicant keys kept named between reads (hub members recur in many snapshots)."""
 
 
-HUB = Use(0, 0, 0.0, 0.0, [], [], False, None)
-"""What :meth:`GraphIndex.usage` answers for a hub when asked to skip hubs."""
+class Names(dict[int, str]):
+    """Applicant keys by id, each looked up the first time it is needed. Ids never change
+    their key, so the index keeps one of these across reads (cleared when it grows large)."""
+
+    def __init__(self, table: KeyTable) -> None:
+        super().__init__()
+        self._table = table
+
+    def __missing__(self, applicant: int) -> str:
+        key = self[applicant] = self._table.key(applicant)
+        return key
 
 
-def _has_ties(times: list[float]) -> bool:
-    return any(a == b for a, b in pairwise(times))
+Usage = tuple[IdentifierUsage, list[int]]
+"""An identifier's usage record and the ids of its members (empty for a hub)."""
+
+
+def _recent(times: list[float], keys: list[str]) -> tuple[tuple[float, str], ...]:
+    """Recent uses as (time, applicant key), ordered by time and then key like every backend."""
+    recent = tuple(zip(times, keys, strict=True))
+    if len(times) > 1 and len(set(times)) < len(times):
+        return tuple(sorted(recent))
+    return recent
+
+
+class Views:
+    """Memoryviews of the frozen arrays, for reading one value or a short slice at a time
+    (Python numbers and lists straight from the buffers)."""
+
+    __slots__ = ("ap_app", "ap_ptr", "app_ident", "app_ptr", "app_ts", "iu_applicant", "iu_cum", "iu_ptr", "iu_ts")
+
+    def __init__(self, frozen: Frozen) -> None:
+        self.app_ts = view(frozen.app_ts)
+        self.app_ptr = view(frozen.app_ptr)
+        self.app_ident = view(frozen.app_ident)
+        self.iu_ptr = view(frozen.iu_ptr)
+        self.iu_ts = view(frozen.iu_ts)
+        self.iu_applicant = view(frozen.iu_applicant)
+        self.iu_cum = view(frozen.iu_cum)
+        self.ap_ptr = view(frozen.ap_ptr)
+        self.ap_app = view(frozen.ap_app)
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Positions of the ranges ``[start, start + length)`` concatenated, and the offsets
+    (one more than the ranges) of each range in them."""
+    offsets = np.zeros(len(starts) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    positions = np.arange(offsets[-1], dtype=np.int64) + np.repeat(starts - offsets[:-1], lengths)
+    return positions, offsets.tolist()
 
 
 class GraphIndex:
@@ -310,10 +342,28 @@ class GraphIndex:
     def __init__(self, applicants: KeyTable, identifiers: KeyTable, frozen: Frozen | None = None) -> None:
         self.applicants = applicants
         self.identifiers = identifiers
-        self.frozen = frozen or Frozen.empty()
-        self._tail = Tail(self.frozen.n)
+        self._frozen = frozen or Frozen.empty()
+        self._v = Views(self._frozen)
+        self._names = Names(applicants)
+        self._tail = Tail(self._frozen.n)
         self._queue: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._queued = 0
+
+    @property
+    def frozen(self) -> Frozen:
+        return self._frozen
+
+    @frozen.setter
+    def frozen(self, frozen: Frozen) -> None:
+        self._frozen = frozen
+        self._v = Views(frozen)
+
+    @property
+    def names(self) -> Names:
+        """Applicant keys by id, kept across reads."""
+        if len(self._names) > NAMES_KEPT:
+            self._names.clear()
+        return self._names
 
     @property
     def rows(self) -> int:
@@ -378,33 +428,72 @@ class GraphIndex:
     # -- applications -------------------------------------------------------------------------------
     def app_rows(self, applicant: int) -> list[int]:
         """Rows of the applicant's applications (frozen ones by time, then the tail's)."""
-        f = self.frozen
-        rows = f.ap_app[f.ap_ptr[applicant] : f.ap_ptr[applicant + 1]].tolist() if applicant < f.p else []
+        v = self._v
+        rows: list[int] = (
+            v.ap_app[v.ap_ptr[applicant] : v.ap_ptr[applicant + 1]].tolist() if applicant < self._frozen.p else []
+        )
         tail = self._tail.by_applicant.get(applicant)
         if tail:
             rows.extend(self._tail.start + j for j in tail)
         return rows
 
     def app_count(self, applicant: int) -> int:
-        f = self.frozen
-        count = int(f.ap_ptr[applicant + 1] - f.ap_ptr[applicant]) if applicant < f.p else 0
+        v = self._v
+        count: int = v.ap_ptr[applicant + 1] - v.ap_ptr[applicant] if applicant < self._frozen.p else 0
         return count + len(self._tail.by_applicant.get(applicant, ()))
 
     def row_ts(self, row: int) -> float:
-        f = self.frozen
-        return float(f.app_ts[row]) if row < f.n else self._tail.ts[row - f.n]
+        ts: float = self._v.app_ts[row] if row < self._frozen.n else self._tail.ts[row - self._frozen.n]
+        return ts
 
-    def _applications(self, applicant: int) -> list[tuple[float, Sequence[int]]]:
-        """(time, identifiers) of each application of the applicant."""
-        return [(ts, idents) for _row, ts, idents in self._applications_by_row(applicant)]
+    def _applications_by_row(self, applicant: int) -> list[tuple[int, float, Sequence[int]]]:
+        """(row, time, identifiers) of each application of the applicant."""
+        v = self._v
+        out: list[tuple[int, float, Sequence[int]]] = []
+        if applicant < self._frozen.p:
+            for row in v.ap_app[v.ap_ptr[applicant] : v.ap_ptr[applicant + 1]].tolist():
+                out.append((row, v.app_ts[row], v.app_ident[v.app_ptr[row] : v.app_ptr[row + 1]].tolist()))
+        tail = self._tail
+        for j in tail.by_applicant.get(applicant, ()):
+            out.append((tail.start + j, tail.ts[j], tail.idents[j]))
+        return out
 
     def idents_before(self, applicant: int, as_of: float) -> set[int]:
         """Identifiers the applicant used in applications before ``as_of``."""
         used: set[int] = set()
-        for ts, idents in self._applications(applicant):
+        for _row, ts, idents in self._applications_by_row(applicant):
             if ts < as_of:
                 used.update(idents)
         return used
+
+    def idents_before_many(self, applicants: Sequence[int], as_of: float) -> list[set[int]]:
+        """:meth:`idents_before` of many applicants, reading their frozen rows in one gather."""
+        if len(applicants) <= 4:
+            return [self.idents_before(a, as_of) for a in applicants]
+        f = self._frozen
+        people = np.asarray(applicants, np.int64)
+        inside = np.flatnonzero(people < f.p)
+        out: list[set[int]] = [set() for _ in applicants]
+        if len(inside):
+            starts = f.ap_ptr[people[inside]]
+            positions, by_person = _ranges(starts, f.ap_ptr[people[inside] + 1] - starts)
+            rows = f.ap_app[positions]
+            times = f.app_ts[rows].tolist()
+            first = f.app_ptr[rows]
+            positions, by_row = _ranges(first, f.app_ptr[rows + 1] - first)
+            idents = f.app_ident[positions].tolist()
+            for k, j in enumerate(inside.tolist()):
+                used = out[j]
+                for r in range(by_person[k], by_person[k + 1]):
+                    if times[r] < as_of:
+                        used.update(idents[by_row[r] : by_row[r + 1]])
+        tail = self._tail
+        if tail.by_applicant:
+            for j, a in enumerate(applicants):
+                for t in tail.by_applicant.get(a, ()):
+                    if tail.ts[t] < as_of:
+                        out[j].update(tail.idents[t])
+        return out
 
     def spans_of(self, applicant: int) -> dict[int, list[float]]:
         """Each identifier the applicant used, with the times of its first and last use, in
@@ -420,113 +509,199 @@ class GraphIndex:
                     span[1] = max(span[1], ts)
         return spans
 
-    def _applications_by_row(self, applicant: int) -> list[tuple[int, float, Sequence[int]]]:
-        f = self.frozen
-        out: list[tuple[int, float, Sequence[int]]] = []
-        if applicant < f.p:
-            for row in f.ap_app[f.ap_ptr[applicant] : f.ap_ptr[applicant + 1]].tolist():
-                start, end = f.app_ptr[row : row + 2].tolist()
-                out.append((row, float(f.app_ts[row]), f.app_ident[start:end].tolist()))
-        tail = self._tail
-        for j in tail.by_applicant.get(applicant, ()):
-            out.append((tail.start + j, tail.ts[j], tail.idents[j]))
-        return out
-
     def _frozen_use_before(self, applicant: int, ident: int, as_of: float) -> bool:
-        f = self.frozen
-        if applicant >= f.p:
+        """Whether one of the applicant's frozen applications before ``as_of`` used the identifier."""
+        if applicant >= self._frozen.p:
             return False
-        for row in f.ap_app[f.ap_ptr[applicant] : f.ap_ptr[applicant + 1]].tolist():
-            if f.app_ts[row] < as_of and ident in f.app_ident[f.app_ptr[row] : f.app_ptr[row + 1]].tolist():
+        v = self._v
+        for row in v.ap_app[v.ap_ptr[applicant] : v.ap_ptr[applicant + 1]].tolist():
+            if v.app_ts[row] < as_of and ident in v.app_ident[v.app_ptr[row] : v.app_ptr[row + 1]].tolist():
                 return True
         return False
 
     # -- identifiers ---------------------------------------------------------------------------------
     def _segment(self, ident: int) -> tuple[int, int]:
-        f = self.frozen
-        if ident >= f.m:
+        if ident >= self._frozen.m:
             return 0, 0
-        start, end = f.iu_ptr[ident : ident + 2].tolist()
-        return start, end
+        ptr = self._v.iu_ptr
+        return ptr[ident], ptr[ident + 1]
 
     def _tail_uses(self, ident: int) -> list[tuple[float, int]]:
         tail = self._tail
         return [(tail.ts[j], tail.who[j]) for j in tail.by_ident.get(ident, ())]
 
-    def usage(self, ident: int, as_of: float, window: float, limit: int, skip_hubs: bool = False) -> Use | None:
-        """Usage of one identifier before ``as_of`` (None if unused then; :data:`HUB` for a
-        hub when ``skip_hubs``): the numbers :class:`graph.store.records.IdentifierUsage` holds."""
+    def usage(
+        self, ident: int, node_id: str, as_of: float, window: float, limit: int, names: Names, skip_hubs: bool = False
+    ) -> Usage | None:
+        """The usage record of one identifier before ``as_of`` (what
+        :meth:`graph.store.reader.GraphReader.identifier_usage` answers for it), or None when it
+        was not used before then, or is a hub and ``skip_hubs`` is set."""
         start, end = self._segment(ident)
-        if end - start <= SMALL:
-            return self._usage_of_lists(ident, start, end, as_of, window, limit, skip_hubs)
-        return self._usage_of_arrays(ident, start, end, as_of, window, limit, skip_hubs)
+        if end - start > SMALL:
+            return self._usage_of_arrays(ident, node_id, start, end, as_of, window, limit, names, skip_hubs)
+        v = self._v
+        times = cast("list[float]", v.iu_ts[start:end].tolist())
+        who: list[int] = v.iu_applicant[start:end].tolist()
+        return self._usage_of_lists(ident, node_id, times, who, as_of, window, limit, names, skip_hubs)
+
+    def usages(
+        self,
+        idents: Sequence[int],
+        node_ids: Sequence[str],
+        as_of: float,
+        window: float,
+        limit: int,
+        names: Names,
+        skip_hubs: bool = False,
+    ) -> list[Usage | None]:
+        """:meth:`usage` of many identifiers, reading the short ones' frozen uses in one gather."""
+        if len(idents) <= 4:
+            return [
+                self.usage(i, n, as_of, window, limit, names, skip_hubs) for i, n in zip(idents, node_ids, strict=True)
+            ]
+        f = self._frozen
+        ids = np.asarray(idents, np.int64)
+        starts = np.zeros(len(ids), np.int64)
+        ends = np.zeros(len(ids), np.int64)
+        inside = ids < f.m
+        starts[inside] = f.iu_ptr[ids[inside]]
+        ends[inside] = f.iu_ptr[ids[inside] + 1]
+        lengths = ends - starts
+        short = lengths <= SMALL
+        positions, offsets = _ranges(starts[short], lengths[short])
+        times = f.iu_ts[positions].tolist()
+        who = f.iu_applicant[positions].tolist()
+        display = self.identifiers.display
+        tail = self._tail.by_ident
+        bound = as_of - window
+        out: list[Usage | None] = []
+        k = 0
+        for ident, node_id, is_short, start, end in zip(
+            idents, node_ids, short.tolist(), starts.tolist(), ends.tolist(), strict=True
+        ):
+            if not is_short:
+                out.append(self._usage_of_arrays(ident, node_id, start, end, as_of, window, limit, names, skip_hubs))
+                continue
+            a, b = offsets[k], offsets[k + 1]
+            k += 1
+            if b - a == 1 and ident not in tail:
+                # one use: most identifiers (a person's own phone, e-mail, bank account)
+                t = times[a]
+                if not t < as_of:
+                    out.append(None)
+                    continue
+                person = who[a]
+                name = names[person]
+                one = (name,) if limit >= 1 else ()
+                recent = () if t < bound else ((t, name),)
+                if not one and skip_hubs:
+                    out.append(None)
+                    continue
+                record = IdentifierUsage(node_id, 1, 1, t, t, recent, one, display(ident))
+                out.append((record, [person] if one else []))
+            else:
+                out.append(
+                    self._usage_of_lists(ident, node_id, times[a:b], who[a:b], as_of, window, limit, names, skip_hubs)
+                )
+        return out
 
     def _usage_of_lists(
-        self, ident: int, start: int, end: int, as_of: float, window: float, limit: int, skip_hubs: bool
-    ) -> Use | None:
-        f = self.frozen
-        times: list[float] = f.iu_ts[start:end].tolist()
-        who: list[int] = f.iu_applicant[start:end].tolist()
-        tail = self._tail_uses(ident)
-        if tail:
-            uses = sorted([*zip(times, who, strict=True), *tail], key=_BY_TIME)
+        self,
+        ident: int,
+        node_id: str,
+        times: list[float],
+        who: list[int],
+        as_of: float,
+        window: float,
+        limit: int,
+        names: Names,
+        skip_hubs: bool,
+    ) -> Usage | None:
+        """Usage from an identifier's frozen uses as lists (in time order), with its tail's."""
+        if ident in self._tail.by_ident:
+            uses = sorted([*zip(times, who, strict=True), *self._tail_uses(ident)], key=_BY_TIME)
             times = [t for t, _ in uses]
             who = [a for _, a in uses]
         before = bisect_left(times, as_of)
         if before == 0:
             return None
         people = set(who[:before])
-        if skip_hubs and len(people) > limit:
-            return HUB
+        hub = len(people) > limit
+        if hub and skip_hubs:
+            return None
         first = bisect_left(times, as_of - window, 0, before)
-        recent_times = times[first:before]
-        return Use(
-            applicants=len(people),
-            applications=before,
-            first_ts=times[0],
-            last_ts=times[before - 1],
-            recent_ts=recent_times,
-            recent_who=who[first:before],
-            ties=_has_ties(recent_times),
-            members=list(people) if len(people) <= limit else None,
+        members = [] if hub else list(people)
+        record = IdentifierUsage(
+            node_id,
+            len(people),
+            before,
+            times[0],
+            times[before - 1],
+            _recent(times[first:before], list(map(names.__getitem__, who[first:before]))),
+            tuple(sorted(map(names.__getitem__, members))),
+            self.identifiers.display(ident),
         )
+        return record, members
 
     def _usage_of_arrays(
-        self, ident: int, start: int, end: int, as_of: float, window: float, limit: int, skip_hubs: bool
-    ) -> Use | None:
-        f = self.frozen
-        times = f.iu_ts[start:end]
-        # bisect semantics: nothing is before a NaN time, and every use is after a NaN bound
-        before = 0 if as_of != as_of else int(np.searchsorted(times, as_of, side="left"))
-        tail = self._tail_uses(ident)
+        self,
+        ident: int,
+        node_id: str,
+        start: int,
+        end: int,
+        as_of: float,
+        window: float,
+        limit: int,
+        names: Names,
+        skip_hubs: bool,
+    ) -> Usage | None:
+        """Usage of an identifier with many frozen uses (a kiosk, an employer): binary searches
+        over the frozen arrays, the distinct-applicant count from the running count, and only
+        the recent uses read out."""
+        v = self._v
+        times = v.iu_ts
+        before = bisect_left(times, as_of, start, end)
+        count = v.iu_cum[before] - v.iu_cum[start]
+        bound = as_of - window
+        first = bisect_left(times, bound, start, before)
+        tail = self._tail_uses(ident) if ident in self._tail.by_ident else []
         tail_before = [(t, a) for t, a in tail if t < as_of]
-        applications = before + len(tail_before)
-        if applications == 0:
+        if before == start and not tail_before:
             return None
         newcomers = {a for _, a in tail_before if not self._frozen_use_before(a, ident, as_of)}
-        count = int(f.iu_cum[start + before] - f.iu_cum[start]) + len(newcomers)
-        if skip_hubs and count > limit:
-            return HUB
-        first_ts = float(times[0])
+        count += len(newcomers)
+        hub = count > limit
+        if hub and skip_hubs:
+            return None
+        first_ts: float = times[start]
+        last_ts: float = times[before - 1] if before > start else tail_before[0][0]
+        recent_ts = cast("list[float]", times[first:before].tolist())
+        recent_who: list[int] = v.iu_applicant[first:before].tolist()
         if tail:
-            first_ts = min(first_ts, min(t for t, _ in tail))
-        last = [float(times[before - 1])] if before else []
-        last_ts = max(last + [t for t, _ in tail_before])
-        bound = as_of - window
-        first = 0 if bound != bound else int(np.searchsorted(times[:before], bound, side="left"))
-        recent_ts: list[float] = times[first:before].tolist()
-        recent_who: list[int] = f.iu_applicant[start + first : start + before].tolist()
-        late = [(t, a) for t, a in tail_before if bound != bound or t >= bound]
-        if late:
-            recent = sorted([*zip(recent_ts, recent_who, strict=True), *late], key=_BY_TIME)
-            recent_ts = [t for t, _ in recent]
-            recent_who = [a for _, a in recent]
-        ties = _has_ties(recent_ts)
-        members: list[int] | None = None
-        if count <= limit:
-            firsts = np.diff(f.iu_cum[start : start + before + 1]).astype(bool)
-            members = [*f.iu_applicant[start : start + before][firsts].tolist(), *newcomers]
-        return Use(count, applications, first_ts, last_ts, recent_ts, recent_who, ties, members)
+            first_ts = min([first_ts, *(t for t, _ in tail)])
+            last_ts = max([last_ts, *(t for t, _ in tail_before)])
+            late = [(t, a) for t, a in tail_before if not t < bound]
+            if late:
+                recent = sorted([*zip(recent_ts, recent_who, strict=True), *late], key=_BY_TIME)
+                recent_ts = [t for t, _ in recent]
+                recent_who = [a for _, a in recent]
+        members: list[int] = []
+        if not hub:
+            running = v.iu_cum[start : before + 1].tolist()
+            who = v.iu_applicant[start:before].tolist()
+            members = [who[j] for j in range(before - start) if running[j + 1] > running[j]]
+            members.extend(newcomers)
+        record = IdentifierUsage(
+            node_id,
+            count,
+            before - start + len(tail_before),
+            first_ts,
+            last_ts,
+            _recent(recent_ts, list(map(names.__getitem__, recent_who))),
+            tuple(sorted(map(names.__getitem__, members))),
+            self.identifiers.display(ident),
+        )
+        return record, members
 
     def members_first(self, ident: int) -> dict[int, float]:
         """Every applicant of the identifier, with the time of its first use."""

@@ -8,8 +8,8 @@ dict; any other key (tests, hand-made data) lives in a dict of its own. Displays
 are UTF-8 in one byte buffer with offsets.
 
 >>> table = KeyTable()
->>> table.add(0, "00ff" * 6, "0***"), table.add(0, "odd key", "o***")
-(0, 1)
+>>> table.add_many([0, 0], ["00ff" * 6, "odd key"], ["0***", "o***"])
+0
 >>> table.find(0, "00ff" * 6), table.key(0), table.display(1), table.find(0, "nobody")
 (0, '00ff00ff00ff00ff00ff00ff', 'o***', -1)
 """
@@ -74,39 +74,49 @@ def hex_of(packed: np.ndarray) -> list[str]:
     return out
 
 
+def view(array: np.ndarray) -> memoryview:
+    """A memoryview of a contiguous array: indexing and slicing it give Python numbers and
+    lists directly, several times cheaper than numpy's scalars for one value at a time."""
+    code: Any = array.dtype.char
+    buffer: Any = np.ascontiguousarray(array)
+    return memoryview(buffer).cast("B").cast(code)
+
+
 class Column:
     """A growable one-dimensional array (amortised appends); it may start as a read-only
     memory map, which is copied on the first append."""
 
-    __slots__ = ("_data", "n")
+    __slots__ = ("data", "n")
 
     def __init__(self, dtype: Any, data: np.ndarray | None = None) -> None:
-        self._data: np.ndarray = np.empty(0, dtype) if data is None else data
-        self.n = len(self._data)
+        self.data: np.ndarray = np.empty(0, dtype) if data is None else data
+        """The backing array: valid below ``n`` (hot paths index it directly)."""
+        self.n = len(self.data)
 
     @property
     def values(self) -> np.ndarray:
-        return self._data[: self.n]
+        return self.data[: self.n]
 
     def extend(self, values: Any) -> None:
-        values = np.asarray(values, dtype=self._data.dtype)
+        values = np.asarray(values, dtype=self.data.dtype)
         need = self.n + len(values)
-        if need > len(self._data) or not self._data.flags.writeable:
-            grown = np.empty(max(need, len(self._data) * 3 // 2 + 16), self._data.dtype)
-            grown[: self.n] = self._data[: self.n]
-            self._data = grown
-        self._data[self.n : need] = values
+        if need > len(self.data) or not self.data.flags.writeable:
+            grown = np.empty(max(need, len(self.data) * 3 // 2 + 16), self.data.dtype)
+            grown[: self.n] = self.data[: self.n]
+            self.data = grown
+        self.data[self.n : need] = values
         self.n = need
 
 
 class Displays:
     """Display texts by id: UTF-8 in one buffer with offsets, plus the few that changed."""
 
-    __slots__ = ("_blob", "_offsets", "changed")
+    __slots__ = ("_blob", "_offsets", "_views", "changed")
 
     def __init__(self, blob: np.ndarray | None = None, offsets: np.ndarray | None = None) -> None:
         self._blob = Column(np.uint8, blob)
         self._offsets = Column(np.int64, offsets if offsets is not None else np.zeros(1, np.int64))
+        self._views: tuple[memoryview, memoryview] | None = None
         self.changed: dict[int, str] = {}
 
     def __len__(self) -> int:
@@ -116,14 +126,17 @@ class Displays:
         changed = self.changed.get(i)
         if changed is not None:
             return changed
-        start, end = self._offsets.values[i : i + 2].tolist()
-        return self._blob.values[start:end].tobytes().decode()
+        if self._views is None:
+            self._views = (view(self._blob.data), view(self._offsets.data))
+        blob, offsets = self._views
+        return str(blob[offsets[i] : offsets[i + 1]], "utf-8")
 
     def extend(self, texts: Sequence[str]) -> None:
         encoded = [t.encode() for t in texts]
         if not encoded:
             return
         lengths = np.fromiter((len(e) for e in encoded), np.int64, len(encoded))
+        self._views = None
         self._offsets.extend(self._offsets.values[-1] + np.cumsum(lengths))
         self._blob.extend(np.frombuffer(b"".join(encoded), np.uint8))
 
@@ -131,19 +144,27 @@ class Displays:
         return self._blob.values, self._offsets.values
 
 
+def prefixes(packed: np.ndarray) -> np.ndarray:
+    """The first 8 bytes of packed keys as big-endian integers (their sort order)."""
+    raw = np.ascontiguousarray(packed, dtype=PACKED).view(np.uint8).reshape(len(packed), 12)
+    return np.ascontiguousarray(raw[:, :8]).view(">u8").ravel().astype(np.uint64)
+
+
 class KeyTable:
     """Keys (with an identifier kind, 0 for applicants) to dense ids, ids to keys and displays.
 
     Ids are given out in order by :meth:`add_many`; ``find`` answers -1 for an unknown key.
-    The sorted order covers the ids below ``_merged`` (other keys hold empty bytes there and
-    are skipped); newer packed keys wait in ``_pending``. Two kinds may share a key
-    (hand-made data): a key's sorted run is searched for the kind.
+    ``_order`` lists the ids below ``_merged`` sorted by key, ``_prefix`` their first 8
+    bytes (binary search runs on it; the candidate's whole key is then compared). Newer
+    packed keys wait in ``_pending``; other keys are in ``_odd`` (and hold empty bytes in the
+    arrays). Two kinds may share a key (hand-made data): the key's run is searched for the kind.
     """
 
     def __init__(self) -> None:
         self._keys = Column(PACKED)
         self._kinds = Column(np.uint8)
         self._order = np.empty(0, np.int32)
+        self._prefix = np.empty(0, np.uint64)
         self._merged = 0
         self._pending: dict[tuple[int, str], int] = {}
         self._odd: dict[tuple[int, str], int] = {}
@@ -151,72 +172,100 @@ class KeyTable:
         self.displays = Displays()
         self.kind_counts = [0] * 256
         self.kind_first: dict[int, int] = {}
+        self._views: tuple[memoryview, memoryview, memoryview, memoryview, memoryview] | None = None
 
     @property
     def n(self) -> int:
         return self._keys.n
 
+    def _lookup_views(self) -> tuple[memoryview, memoryview, memoryview, memoryview, memoryview]:
+        """(prefixes, order, key bytes, kinds, buckets) as memoryviews, rebuilt after any change.
+        ``buckets[b]`` is where prefixes with top 16 bits ``b`` start, so a search bisects
+        about n / 65536 prefixes instead of n."""
+        if self._views is None:
+            tops = np.arange(1 << 16, dtype=np.uint64) << np.uint64(48)
+            buckets = np.append(np.searchsorted(self._prefix, tops), len(self._prefix)).astype(np.int64)
+            self._views = (
+                view(self._prefix),
+                view(self._order),
+                view(self._keys.data.view(np.uint8)),
+                view(self._kinds.data),
+                view(buckets),
+            )
+        return self._views
+
     # -- lookups -------------------------------------------------------------------------------
+    def _search(self, kind: int, packed: bytes) -> int:
+        """The id of a packed key among the merged ones, -1 if absent."""
+        prefix = int.from_bytes(packed[:8], "big")
+        prefixes, order, keys, kinds, buckets = self._lookup_views()
+        top = prefix >> 48
+        pos = bisect_left(prefixes, prefix, buckets[top], buckets[top + 1])
+        while pos < self._merged and prefixes[pos] == prefix:
+            i = order[pos]
+            if keys[12 * i : 12 * i + 12] == packed and kinds[i] == kind and i not in self._odd_name:
+                return int(i)
+            pos += 1
+        return -1
+
     def find(self, kind: int, key: str) -> int:
         packed = packed_key(key)
         if packed is None:
             return self._odd.get((kind, key), -1)
-        if self._merged:
-            keys = self._keys.values[: self._merged]
-            probe = packed.rstrip(b"\0")  # how numpy hands a stored key back
-            pos = int(np.searchsorted(keys, packed, sorter=self._order))
-            while pos < self._merged:
-                i = int(self._order[pos])
-                if bytes(keys[i]) != probe:
-                    break
-                if self._kinds.values[i] == kind and i not in self._odd_name:
-                    return i
-                pos += 1
-        return self._pending.get((kind, key), -1)
+        found = self._search(kind, packed) if self._merged else -1
+        return found if found >= 0 else self._pending.get((kind, key), -1)
 
-    def find_many(self, kinds: Sequence[int], keys: Sequence[str]) -> list[int]:
-        """:meth:`find` of many keys, vectorised over the sorted array."""
+    def find_many(self, kinds: Sequence[int], keys: Sequence[str]) -> np.ndarray:
+        """:meth:`find` of many keys (an int64 array), vectorised over the sorted prefixes."""
         found = np.full(len(keys), -1, np.int64)
         packed, ok = packed_keys(keys)
         if self._merged and ok.any():
             at = np.flatnonzero(ok)
             probes = packed[at]
-            stored = self._keys.values[: self._merged]
-            pos = np.minimum(np.searchsorted(stored, probes, sorter=self._order), self._merged - 1)
-            candidate = self._order[pos]
-            same_key = stored[candidate] == probes
-            hit = same_key & (self._kinds.values[candidate] == np.asarray(kinds, np.uint8)[at]) & (probes != b"")
+            wanted = prefixes(probes)
+            pos = np.searchsorted(self._prefix, wanted)
+            inside = np.minimum(pos, self._merged - 1)
+            candidate = self._order[inside]
+            hit = (
+                (pos < self._merged)
+                & (self._keys.values[candidate] == probes)
+                & (self._kinds.values[candidate] == np.asarray(kinds, np.uint8)[at])
+            )
+            # a run of equal prefixes (or the all-zero key, which odd keys share) is searched one by one
+            after = np.minimum(inside + 1, self._merged - 1)
+            unsure = (pos < self._merged) & (self._prefix[inside] == wanted)
+            unsure &= ((self._prefix[after] == wanted) & (after != inside)) | (wanted == 0)
+            hit &= ~unsure
             found[at[hit]] = candidate[hit]
-            for j in at[same_key & ~hit].tolist():
-                found[j] = self.find(kinds[j], keys[j])
-        out: list[int] = found.tolist()
-        for j, i in enumerate(out):
-            if i < 0:
-                name = (kinds[j], keys[j])
-                out[j] = self._pending.get(name, -1) if ok[j] else self._odd.get(name, -1)
-        return out
+            for j in at[unsure].tolist():
+                found[j] = self._search(kinds[j], packed_key(keys[j]) or b"")
+        for j in np.flatnonzero(found < 0).tolist():
+            name = (kinds[j], keys[j])
+            found[j] = self._pending.get(name, -1) if ok[j] else self._odd.get(name, -1)
+        return found
 
     def resolve(self, kinds: Sequence[int], keys: Sequence[str]) -> tuple[list[int], list[int]]:
         """Ids of keys, giving unknown ones the ids :meth:`add_many` will give them (in first
         appearance order) without adding them; and the positions of those first appearances."""
-        ids = self.find_many(kinds, keys)
+        found = self.find_many(kinds, keys)
+        ids: list[int] = found.tolist()
         fresh: dict[tuple[int, str], int] = {}
         first: list[int] = []
-        for j, i in enumerate(ids):
-            if i < 0:
-                name = (kinds[j], keys[j])
-                known = fresh.get(name)
-                if known is None:
-                    known = fresh[name] = self.n + len(first)
-                    first.append(j)
-                ids[j] = known
+        n = self.n
+        for j in np.flatnonzero(found < 0).tolist():
+            name = (kinds[j], keys[j])
+            known = fresh.get(name)
+            if known is None:
+                known = fresh[name] = n + len(first)
+                first.append(j)
+            ids[j] = known
         return ids, first
 
     def key(self, i: int) -> str:
         odd = self._odd_name.get(i)
         if odd is not None:
             return odd
-        return bytes(self._keys.values[i]).ljust(12, b"\0").hex()
+        return self._lookup_views()[2][12 * i : 12 * i + 12].hex()
 
     def keys_of(self, ids: np.ndarray) -> list[str]:
         """Keys of many ids (vectorised)."""
@@ -229,7 +278,8 @@ class KeyTable:
         return out
 
     def kind(self, i: int) -> int:
-        return int(self._kinds.values[i])
+        kinds: int = self._lookup_views()[3][i]
+        return kinds
 
     @property
     def kinds(self) -> np.ndarray:
@@ -243,12 +293,9 @@ class KeyTable:
         self.displays.changed[i] = text
 
     # -- additions -------------------------------------------------------------------------------
-    def add(self, kind: int, key: str, display: str) -> int:
-        return self.add_many([kind], [key], [display])
-
     def add_many(self, kinds: Sequence[int], keys: Sequence[str], displays: Sequence[str]) -> int:
         """Append new keys (the caller knows they are new); return the first new id. A large
-        batch goes straight into the sorted array; a small one waits in the pending dict."""
+        batch goes straight into the sorted arrays; a small one waits in the pending dict."""
         first = self.n
         count = len(keys)
         if count == 0:
@@ -256,6 +303,7 @@ class KeyTable:
         packed, ok = packed_keys(keys)
         packed[~ok] = b""
         kind_codes = np.asarray(kinds, np.uint8)
+        self._views = None
         self._keys.extend(packed)
         self._kinds.extend(kind_codes)
         self.displays.extend(displays)
@@ -265,8 +313,7 @@ class KeyTable:
         if count >= MERGE_AT:
             self.merge()
         else:
-            for j in np.flatnonzero(ok).tolist():
-                self._pending[(kinds[j], keys[j])] = first + j
+            self._pending.update(((kinds[j], keys[j]), first + j) for j in np.flatnonzero(ok).tolist())
         counts = np.bincount(kind_codes, minlength=256)
         for kind in np.flatnonzero(counts).tolist():
             self.kind_counts[kind] += int(counts[kind])
@@ -277,14 +324,33 @@ class KeyTable:
         return first
 
     def merge(self) -> None:
-        """Take every id into the sorted order (pending keys leave their dict)."""
+        """Take every id into the sorted arrays (pending keys leave their dict)."""
         if self._merged == self.n:
             return
-        keys = self._keys.values
         fresh = np.arange(self._merged, self.n, dtype=np.int32)
-        fresh = fresh[np.argsort(keys[fresh], kind="stable")]
-        at = np.searchsorted(keys[: self._merged], keys[fresh], sorter=self._order) if self._merged else 0
+        packed = self._keys.values[fresh]
+        raw = np.ascontiguousarray(packed).view(np.uint8).reshape(len(fresh), 12)
+        high = prefixes(packed)
+        low = np.ascontiguousarray(raw[:, 8:]).view(">u4").ravel()
+        by_key = np.lexsort((low, high))
+        fresh, high, low = fresh[by_key], high[by_key], low[by_key]
+        at = np.searchsorted(self._prefix, high)
+        # equal prefixes (rare): order by the rest of the key, so the order is the keys' order
+        clash = (self._prefix[np.minimum(at, self._merged - 1)] == high) if self._merged else np.zeros(len(at), bool)
+        clash &= (high != 0) | (low != 0)  # blanks (odd keys) are skipped by every search
+        keys = self._keys.values
+        for j in np.flatnonzero(clash).tolist():
+            pos = int(at[j])
+            while (
+                pos < self._merged
+                and self._prefix[pos] == high[j]
+                and bytes(keys[self._order[pos]]) < bytes(packed[by_key[j]])
+            ):
+                pos += 1
+            at[j] = pos
         self._order = np.insert(self._order, at, fresh)
+        self._prefix = np.insert(self._prefix, at, high)
+        self._views = None
         self._merged = self.n
         self._pending.clear()
 
@@ -307,6 +373,7 @@ class KeyTable:
             "keys": self._keys.values,
             "kinds": self._kinds.values,
             "order": self._order,
+            "prefix": self._prefix,
             "display_blob": blob,
             "display_offsets": offsets,
         }
@@ -324,6 +391,7 @@ class KeyTable:
         table._keys = Column(PACKED, arrays["keys"])
         table._kinds = Column(np.uint8, arrays["kinds"])
         table._order = arrays["order"]
+        table._prefix = arrays["prefix"]
         table._merged = len(table._order)
         table.displays = Displays(arrays["display_blob"], arrays["display_offsets"])
         for i, kind, key in meta["odd"]:
@@ -342,9 +410,9 @@ class KeyTable:
         n = self.n
         if len(self._kinds.values) != n or len(self.displays) != n:
             raise ValueError("key, kind and display counts differ")
-        if len(self._order) != n or self._merged != n:
+        if len(self._order) != n or len(self._prefix) != n or self._merged != n:
             raise ValueError("the sorted keys do not cover the table")
-        if len(self._order) and (int(self._order.min()) < 0 or int(self._order.max()) >= n):
+        if n and (int(self._order.min()) < 0 or int(self._order.max()) >= n):
             raise ValueError("sorted key ids out of range")
         blob, offsets = self.displays.arrays()
         if int(offsets[-1]) != len(blob):

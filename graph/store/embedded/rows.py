@@ -10,12 +10,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
 from graph.errors import Conflict, InvalidInput
-from graph.normalise import Identifier, NormalisedApplication, application_props
+from graph.normalise import SCALAR_PROPS, Identifier, NormalisedApplication
 from graph.store.embedded.database import APPLICATION_COLUMNS, pack_ids, unpack_ids
 from graph.store.embedded.keys import KeyTable
 from graph.vocabulary import IDENTIFIER_KINDS, KIND_CODE
@@ -24,6 +25,7 @@ _SELECT = f"SELECT {', '.join(APPLICATION_COLUMNS)} FROM applications"
 _INSERT = (
     f"INSERT INTO applications ({', '.join(APPLICATION_COLUMNS)}) VALUES ({', '.join('?' * len(APPLICATION_COLUMNS))})"
 )
+_PROPS = attrgetter(*SCALAR_PROPS)
 _CHUNK = 30_000
 """Parameters per ``IN (...)`` query (SQLite allows 32766)."""
 
@@ -106,7 +108,7 @@ def write(db: sqlite3.Connection, rows: NewRows, applicants_before: int, identif
                 a.applicant_display,
                 a.ts,
                 pack_ids(ids),
-                *application_props(a).values(),
+                *_PROPS(a),
             )
             for j, (a, person, ids) in enumerate(zip(rows.apps, rows.applicants, rows.identifiers, strict=True))
         ],

@@ -32,7 +32,7 @@ from graph.store.contract import GraphStore
 from graph.store.embedded import persist, rows, startup, whole_graph
 from graph.store.embedded.case_log import CaseLogRows
 from graph.store.embedded.database import connect, path_of, prepare, transaction
-from graph.store.embedded.index import HUB, GraphIndex, Use
+from graph.store.embedded.index import GraphIndex
 from graph.store.embedded.lock import ProcessLock
 from graph.store.embedded.startup import Opened
 from graph.store.records import (
@@ -101,10 +101,17 @@ class EmbeddedStore(CaseLogRows, GraphStore):
         self._index.settle()
         return self._index
 
+    def _writable(self) -> GraphIndex:
+        """The index for a write: its key tables are always current, so queued bulk writes
+        stay queued (a bulk load is compacted once, by the first read)."""
+        if self._index is None:
+            return self._ready()
+        return self._index
+
     def _indexed(self, batch: rows.NewRows) -> None:
         """Put a committed batch into the index. Should that fail, the index is rebuilt
         from SQLite (which holds the batch) rather than left behind it."""
-        index = self._ready()
+        index = self._writable()
         try:
             if batch.new_applicants:
                 index.applicants.add_many(
@@ -121,36 +128,29 @@ class EmbeddedStore(CaseLogRows, GraphStore):
             self._ready()
             raise
 
-    def _ident(self, node_id: str) -> int:
+    @staticmethod
+    def _ident(index: GraphIndex, node_id: str) -> int:
+        """The id of an identifier node, -1 if it is not stored."""
         kind, sep, key = node_id.partition(":")
         code = KIND_CODE.get(kind)
         if code is None or not sep:
             return -1
-        return self._ready().identifiers.find(code, key)
+        return index.identifiers.find(code, key)
 
     def _node(self, index: GraphIndex, ident: int) -> str:
         return f"{IDENTIFIER_KINDS[index.identifiers.kind(ident)]}:{index.identifiers.key(ident)}"
 
+    def _nodes(self, index: GraphIndex, idents: Sequence[int]) -> list[str]:
+        """Node ids of identifier ids (vectorised when there are many)."""
+        if len(idents) > 8:
+            return whole_graph.node_ids(index, np.asarray(idents, np.int64))
+        return [self._node(index, i) for i in idents]
+
     def _keys_of(self, index: GraphIndex, people: Sequence[int]) -> list[str]:
+        """Keys of applicant ids (vectorised when there are many)."""
         if len(people) > 8:
             return index.applicants.keys_of(np.asarray(people, np.int64))
         return [index.applicants.key(a) for a in people]
-
-    def _usage(self, index: GraphIndex, node_id: str, ident: int, use: Use) -> IdentifierUsage:
-        recent = list(zip(use.recent_ts, self._keys_of(index, use.recent_who), strict=True))
-        if use.ties:
-            recent.sort()
-        members = tuple(sorted(self._keys_of(index, use.members))) if use.members is not None else ()
-        return IdentifierUsage(
-            node_id=node_id,
-            applicants=use.applicants,
-            applications=use.applications,
-            first_ts=use.first_ts,
-            last_ts=use.last_ts,
-            recent=tuple(recent),
-            members=members,
-            display=index.identifiers.display(ident),
-        )
 
     def _save(self) -> None:
         if self._path is None or self._index is None:
@@ -178,7 +178,7 @@ class EmbeddedStore(CaseLogRows, GraphStore):
     def upsert(self, applications: Sequence[NormalisedApplication]) -> int:
         rows.check_kinds(applications)
         with self._lock:
-            index = self._ready()
+            index = self._writable()
             with transaction(self._db, "write"):
                 fresh = rows.new_applications(self._db, applications, index.applicants)
                 if not fresh:
@@ -192,7 +192,7 @@ class EmbeddedStore(CaseLogRows, GraphStore):
     def record_assessment(self, app: NormalisedApplication, decision: Decision, audit: AuditEntry) -> Recorded:
         rows.check_kinds([app])
         with self._lock:
-            index = self._ready()
+            index = self._writable()
             with transaction(self._db, "write"):
                 found = rows.row_of(self._db, app.application_id)
                 if found is None:
@@ -254,17 +254,11 @@ class EmbeddedStore(CaseLogRows, GraphStore):
     def identifier_usage(
         self, node_ids: Sequence[str], as_of: float, window: float, hub_limit: int
     ) -> dict[str, IdentifierUsage]:
-        out: dict[str, IdentifierUsage] = {}
         with self._lock:
             index = self._ready()
-            for nid in node_ids:
-                ident = self._ident(nid)
-                if ident < 0:
-                    continue
-                use = index.usage(ident, as_of, window, hub_limit)
-                if use is not None:
-                    out[nid] = self._usage(index, nid, ident, use)
-        return out
+            asked = [(nid, ident) for nid in node_ids if (ident := self._ident(index, nid)) >= 0]
+            uses = index.usages([i for _, i in asked], [n for n, _ in asked], as_of, window, hub_limit, index.names)
+            return {nid: use[0] for (nid, _), use in zip(asked, uses, strict=True) if use is not None}
 
     def snapshot(self, app: NormalisedApplication, as_of: float, hub_limit: int) -> ScoringSnapshot:
         if self._assemble:
@@ -273,42 +267,45 @@ class EmbeddedStore(CaseLogRows, GraphStore):
             return self._snapshot(self._ready(), app, as_of, hub_limit)
 
     def _snapshot(self, index: GraphIndex, app: NormalisedApplication, as_of: float, hub_limit: int) -> ScoringSnapshot:
-        """:func:`graph.store.snapshot.assemble` with integer ids: the same record, built
-        without resolving a node id twice (hop-3 hubs are not even counted past the limit)."""
+        """:func:`graph.store.snapshot.assemble` with integer ids: the same record, with every
+        applicant and identifier named once (and hop-3 hubs not counted past the limit, since
+        nothing is read through them)."""
         subject = app.applicant_key
         me = index.applicants.find(0, subject)
+        names = index.names
         hop1: dict[str, int] = {}
         for own in app.identifiers:
-            if own.node_id not in hop1:
-                hop1[own.node_id] = self._ident(own.node_id)
+            nid = own.node_id
+            if nid not in hop1:
+                hop1[nid] = self._ident(index, nid)
         if me >= 0:
-            for i in index.idents_before(me, as_of):
-                hop1.setdefault(self._node(index, i), i)
+            own_ids = set(hop1.values())
+            earlier = [i for i in index.idents_before(me, as_of) if i not in own_ids]
+            hop1.update(zip(self._nodes(index, earlier), earlier, strict=True))
         identifiers = tuple(sorted(hop1))
+        known = [(nid, hop1[nid]) for nid in identifiers if hop1[nid] >= 0]
+        near = index.usages([i for _, i in known], [n for n, _ in known], as_of, USAGE_WINDOW, hub_limit, names)
         usage: dict[str, IdentifierUsage] = {}
         hop2_ids: set[int] = set()
-        for nid in identifiers:
-            at = hop1[nid]
-            use = index.usage(at, as_of, USAGE_WINDOW, hub_limit) if at >= 0 else None
+        for (nid, _), use in zip(known, near, strict=True):
             if use is not None:
-                usage[nid] = self._usage(index, nid, at, use)
-                if use.members:
-                    hop2_ids.update(use.members)
+                usage[nid] = use[0]
+                hop2_ids.update(use[1])
         hop2_ids.discard(me)
-        hop2 = sorted(zip(self._keys_of(index, list(hop2_ids)), hop2_ids, strict=True))
-        neighbours: dict[str, tuple[str, ...]] = {}
-        hop3_ids: set[int] = set()
-        for key, person in hop2:
-            used = index.idents_before(person, as_of)
-            neighbours[key] = tuple(sorted(self._node(index, i) for i in used))
-            hop3_ids.update(used)
-        hop3_ids.difference_update(hop1.values())
-        hop3 = sorted((self._node(index, i), i) for i in hop3_ids)
-        far_usage: dict[str, IdentifierUsage] = {}
-        for nid, at in hop3:
-            use = index.usage(at, as_of, USAGE_WINDOW, hub_limit, skip_hubs=True)
-            if use is not None and use is not HUB and use.members:
-                far_usage[nid] = self._usage(index, nid, at, use)
+        hop2 = sorted((names[person], person) for person in hop2_ids)
+        used_by = index.idents_before_many([person for _, person in hop2], as_of)
+        hop3_ids = set().union(*used_by).difference(hop1.values())
+        ident_name = {at: nid for nid, at in hop1.items() if at >= 0}
+        hop3_list = list(hop3_ids)
+        ident_name.update(zip(hop3_list, self._nodes(index, hop3_list), strict=True))
+        neighbours = {
+            key: tuple(sorted([ident_name[i] for i in used])) for (key, _), used in zip(hop2, used_by, strict=True)
+        }
+        hop3 = sorted((ident_name[i], i) for i in hop3_list)
+        far = index.usages(
+            [i for _, i in hop3], [n for n, _ in hop3], as_of, USAGE_WINDOW, hub_limit, names, skip_hubs=True
+        )
+        far_usage = {nid: use[0] for (nid, _), use in zip(hop3, far, strict=True) if use is not None and use[1]}
         labels: dict[str, Label] = {}
         if self._labels:
             nodes = {applicant_node(subject), *identifiers, *(nid for nid, _ in hop3)}
@@ -317,10 +314,13 @@ class EmbeddedStore(CaseLogRows, GraphStore):
             labels = {n: self._labels[n] for n in sorted(n for n in nodes if n in self._labels)}
         history: tuple[NormalisedApplication, ...] = ()
         if me >= 0:
-            earlier = [r for r in index.app_rows(me) if index.row_ts(r) < as_of]
-            history = tuple(
-                a for a in rows.by_time(self._applications_at(index, earlier)) if a.application_id != app.application_id
-            )
+            earlier_rows = [r for r in index.app_rows(me) if index.row_ts(r) < as_of]
+            if earlier_rows:
+                history = tuple(
+                    a
+                    for a in rows.by_time(self._applications_at(index, earlier_rows))
+                    if a.application_id != app.application_id
+                )
         return ScoringSnapshot(
             applicant_key=subject,
             as_of=as_of,
@@ -353,7 +353,7 @@ class EmbeddedStore(CaseLogRows, GraphStore):
                     if key in stored:
                         out[nid] = key
                 else:
-                    ident = self._ident(nid)
+                    ident = self._ident(index, nid)
                     if ident >= 0:
                         out[nid] = index.identifiers.display(ident)
         return out
@@ -373,7 +373,7 @@ class EmbeddedStore(CaseLogRows, GraphStore):
                 if person >= 0:
                     ids[node_id] = person
             else:
-                ident = self._ident(node_id)
+                ident = self._ident(index, node_id)
                 if ident >= 0:
                     ids[node_id] = ident
             seen: dict[str, int] = {n: 0 for n in ids}
