@@ -36,8 +36,13 @@ def _document(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
-                                 description=app.description, routes=app.routes)
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
             schema.setdefault("components", {}).setdefault("schemas", {}).update(openapi_components())
             app.openapi_schema = schema
         return app.openapi_schema
@@ -52,8 +57,9 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.desk = build_desk(settings, store)
         app.state.monitoring = MonitoringWorker(app.state.desk.on_new_application) if settings.monitoring else None
-        log.info("ringsight ready on %s (model %s)", settings.graph_url.split("@")[-1],
-                 app.state.desk.scorer.model.version)
+        log.info(
+            "ringsight ready on %s (model %s)", settings.graph_url.split("@")[-1], app.state.desk.scorer.model.version
+        )
         yield
         if app.state.monitoring is not None:
             app.state.monitoring.stop()
@@ -77,8 +83,14 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     async def healthz() -> Health:
         return Health(status="ok")
 
-    @app.get("/readyz", tags=["ops"], operation_id="getReadiness", summary="The store answers",
-             response_model=Readiness, responses=errors.problem_responses(503))
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        operation_id="getReadiness",
+        summary="The store answers",
+        response_model=Readiness,
+        responses=errors.problem_responses(503),
+    )
     async def readyz() -> Readiness | JSONResponse:
         store = app.state.desk.store
         try:
@@ -96,11 +108,21 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         guard = [Depends(require("admin"))] if access == "admin" else []
         statuses = (401, 403) if access == "admin" else ()
 
-        @app.get("/metrics", tags=["ops"], operation_id="getMetrics", summary="Prometheus metrics",
-                 dependencies=guard, response_class=Response,
-                 responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
-                                  "description": "Prometheus text exposition format"},
-                            **errors.problem_responses(*statuses)})
+        @app.get(
+            "/metrics",
+            tags=["ops"],
+            operation_id="getMetrics",
+            summary="Prometheus metrics",
+            dependencies=guard,
+            response_class=Response,
+            responses={
+                200: {
+                    "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+                    "description": "Prometheus text exposition format",
+                },
+                **errors.problem_responses(*statuses),
+            },
+        )
         def metrics() -> Response:
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

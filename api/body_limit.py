@@ -86,7 +86,9 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(
-            413, "Content too large", f"the request body is larger than {self.max_bytes} bytes",
+            413,
+            "Content too large",
+            f"the request body is larger than {self.max_bytes} bytes",
             max_bytes=self.max_bytes,
         )
         response.headers["Connection"] = "close"

@@ -26,8 +26,13 @@ SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "sample"
 
 @contextmanager
 def _progress(total: int, what: str) -> Iterator[Any]:
-    columns = (TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+    columns = (
+        TextColumn(f"[bold]{what}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task(what, total=total, rate="")
 
@@ -98,8 +103,10 @@ def load(
     rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here (JSON lines)")] = None,
     neo4j_import: Annotated[
         Path | None,
-        typer.Option(help="Write an import set for `neo4j-admin database import full` here instead of "
-                          "loading into the store (initial loads of a new Neo4j database)"),
+        typer.Option(
+            help="Write an import set for `neo4j-admin database import full` here instead of "
+            "loading into the store (initial loads of a new Neo4j database)"
+        ),
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace the import set in the --neo4j-import folder")] = False,
     bad_actors_only: Annotated[bool, typer.Option(help="Load only the folder's bad_actors.csv")] = False,
@@ -114,7 +121,11 @@ def load(
 
 
 def _load(
-    path: Path, batch_size: int, rejects: Path | None, neo4j_import: Path | None, overwrite: bool,
+    path: Path,
+    batch_size: int,
+    rejects: Path | None,
+    neo4j_import: Path | None,
+    overwrite: bool,
     bad_actors_only: bool,
 ) -> None:
     from graph.loading import applications_file, count_rows, load_applications, load_bad_actors
@@ -161,8 +172,11 @@ def _store_name() -> str:
     from urllib.parse import urlsplit
 
     url = urlsplit(_settings().graph_url)
-    return url._replace(netloc=url.hostname + (f":{url.port}" if url.port else "")).geturl() if url.hostname \
+    return (
+        url._replace(netloc=url.hostname + (f":{url.port}" if url.port else "")).geturl()
+        if url.hostname
         else url.geturl()
+    )
 
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
@@ -241,8 +255,18 @@ def score(
         for record in records:
             done = desk.assess(record, persist=persist, actor="cli")
             r = done.result
-            print(json.dumps({"application_id": r.application_id, "score": round(r.score, 6), "band": r.band,
-                              "action": r.action, "reasons": r.reason_dicts(), "stored": done.stored}))
+            print(
+                json.dumps(
+                    {
+                        "application_id": r.application_id,
+                        "score": round(r.score, 6),
+                        "band": r.band,
+                        "action": r.action,
+                        "reasons": r.reason_dicts(),
+                        "stored": done.stored,
+                    }
+                )
+            )
     except RingsightError as exc:
         _fail(exc)
     finally:
@@ -298,8 +322,16 @@ def evaluate(
 
     scorer, played = _replayed(data)
     result = measure(scorer, played, out, capacity)
-    keys = ("applications", "fraud", "roc_auc", "pr_auc", "recall_at_1pct_fpr", "recall_at_5pct_fpr",
-            "precision_at_review_capacity", "benign_lookalike_flag_rate")
+    keys = (
+        "applications",
+        "fraud",
+        "roc_auc",
+        "pr_auc",
+        "recall_at_1pct_fpr",
+        "recall_at_5pct_fpr",
+        "precision_at_review_capacity",
+        "benign_lookalike_flag_rate",
+    )
     print(json.dumps({k: result[k] for k in keys}, indent=2))
     console.print(f"metrics and plots in {out}")
 
@@ -310,8 +342,11 @@ def serve(
     port: Annotated[int, typer.Option()] = 8000,
     workers: Annotated[int, typer.Option(help="Processes; only 1 with the embedded store (one writer)")] = 1,
     access_log: Annotated[
-        bool, typer.Option(help="Log every request (off by default: a line per request costs ~10% at peak; "
-                                "a proxy in front usually logs them)")
+        bool,
+        typer.Option(
+            help="Log every request (off by default: a line per request costs ~10% at peak; "
+            "a proxy in front usually logs them)"
+        ),
     ] = False,
 ) -> None:
     """Run the HTTP service."""
@@ -334,8 +369,9 @@ def demo(
         labels = load_bad_actors(desk.store, desk.normaliser, SAMPLE)
         console.print(f"loaded {report.stored:,} sample applications and {labels} bad-actor labels")
     desk.store.close()
-    console.print(f"API docs: http://{host}:{port}/docs   console: http://{host}:{port}/console "
-                  "(API key: dev-investigator)")
+    console.print(
+        f"API docs: http://{host}:{port}/docs   console: http://{host}:{port}/console (API key: dev-investigator)"
+    )
     serve(host=host, port=port, workers=1, access_log=False)
 
 
@@ -368,7 +404,8 @@ def rings_detect(
 
     try:
         params = RingParams().with_overrides(
-            max_ring_size=max_ring_size, threshold=threshold, min_members=min_members, critical=critical)
+            max_ring_size=max_ring_size, threshold=threshold, min_members=min_members, critical=critical
+        )
         desk = _desk()
     except StoreUnavailable as exc:
         raise stop(3, exc) from exc
@@ -386,8 +423,13 @@ def rings_detect(
 
             run = detect_rings(desk.store, params, desk.scorer.config.params, progress=progress, write=write)
         paths = write_report(run, desk.store, out)
-        desk.store.append_audit(run.at, "cli", "rings:run", run.run_id,
-                                {"rings": len(run.rings), "written": run.written, "critical": len(run.critical)})
+        desk.store.append_audit(
+            run.at,
+            "cli",
+            "rings:run",
+            run.run_id,
+            {"rings": len(run.rings), "written": run.written, "critical": len(run.critical)},
+        )
     except StoreUnavailable as exc:
         raise stop(3, exc) from exc
     except (RingsightError, OSError) as exc:
@@ -397,12 +439,16 @@ def rings_detect(
     summary = run.summary()
     table = Table(title=f"ring run {run.run_id}", show_header=False)
     state = "written" if run.written else "unchanged: nothing written" if run.unchanged else "dry run (--no-write)"
-    for name, value in (("rings", summary["rings"]), ("critical", summary["critical"]),
-                        ("applicants in rings", summary["ring_members"]), ("store", state),
-                        ("events", ", ".join(f"{k} {v}" for k, v in summary["events"].items()) or "-"),
-                        ("retired", len(summary["retired"])),
-                        *((k.replace("_", " "), v) for k, v in summary["counts"].items()),
-                        *((f"{k} (s)", f"{v:.2f}") for k, v in summary["timings"].items())):
+    for name, value in (
+        ("rings", summary["rings"]),
+        ("critical", summary["critical"]),
+        ("applicants in rings", summary["ring_members"]),
+        ("store", state),
+        ("events", ", ".join(f"{k} {v}" for k, v in summary["events"].items()) or "-"),
+        ("retired", len(summary["retired"])),
+        *((k.replace("_", " "), v) for k, v in summary["counts"].items()),
+        *((f"{k} (s)", f"{v:.2f}") for k, v in summary["timings"].items()),
+    ):
         table.add_row(name, str(value))
     console.print(table)
     for kind, path in paths.items():
@@ -416,8 +462,12 @@ def rings_detect(
 def adapt(
     name: Annotated[str, typer.Argument(help="External data set: aws or datastax")],
     out: Annotated[Path, typer.Option(help="Folder to write the adapted data set to")],
-    source: Annotated[Path | None, typer.Option(
-        help="The data set's folder (default: $RINGSIGHT_EXTERNAL_DATA or ../shared/data beside the repo)")] = None,
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            help="The data set's folder (default: $RINGSIGHT_EXTERNAL_DATA or ../shared/data beside the repo)"
+        ),
+    ] = None,
 ) -> None:
     """Turn an external data set (AWS registrations, DataStax fraud graph) into a data-set folder."""
     from fixtures.adapters import ADAPTERS

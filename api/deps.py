@@ -22,7 +22,9 @@ ROLE_GRANTS: dict[str, frozenset[str]] = {
 
 
 API_KEY = APIKeyHeader(
-    name="X-API-Key", scheme_name="ApiKey", auto_error=False,
+    name="X-API-Key",
+    scheme_name="ApiKey",
+    auto_error=False,
     description="An API key of RINGSIGHT_API_KEYS; its role (scorer, investigator, admin) decides what it may do",
 )
 

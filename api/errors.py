@@ -43,16 +43,23 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the problems a route can answer, each a :class:`api.schemas.Problem`."""
     out: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
-        out[status] = {"description": _WHEN[status],
-                       "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        out[status] = {
+            "description": _WHEN[status],
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
         if status in _HEADERS:
             out[status]["headers"] = _HEADERS[status]
     return out
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": f"https://ringsight.dev/problems/{title.lower().replace(' ', '-')}",
-            "title": title, "status": status, "detail": detail, **extra}
+    body = {
+        "type": f"https://ringsight.dev/problems/{title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
     headers = {"Retry-After": "5"} if status == 503 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -77,8 +84,12 @@ def _allowed_methods(request: Request) -> str | None:
     path = request.url.path
     if path in paths:
         return ", ".join(sorted(method.upper() for method in paths[path]))
-    methods = {method.upper() for template, operations in paths.items()
-               if compile_path(template)[0].match(path) for method in operations}
+    methods = {
+        method.upper()
+        for template, operations in paths.items()
+        if compile_path(template)[0].match(path)
+        for method in operations
+    }
     return ", ".join(sorted(methods)) or None
 
 
@@ -87,18 +98,25 @@ def install(app: FastAPI) -> None:
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [_field_error(e) for e in exc.errors()]
         first = errors[0] if errors else {"field": "body", "message": "invalid request"}
-        return problem(422, "Invalid input", f"{first['field']}: {first['message']}",
-                       field=first["field"], errors=errors)
+        return problem(
+            422, "Invalid input", f"{first['field']}: {first['message']}", field=first["field"], errors=errors
+        )
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 400 and exc.__cause__ is not None:
             # The framework could not read the body (bytes that are not UTF-8, say): malformed input.
             message = f"unreadable body ({type(exc.__cause__).__name__})"
-            return problem(422, "Invalid input", f"body: {message}", field="body",
-                           errors=[{"field": "body", "message": message}])
-        titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-                  413: "Content too large"}
+            return problem(
+                422, "Invalid input", f"body: {message}", field="body", errors=[{"field": "body", "message": message}]
+            )
+        titles = {
+            401: "Unauthorized",
+            403: "Forbidden",
+            404: "Not found",
+            405: "Method not allowed",
+            413: "Content too large",
+        }
         response = problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
@@ -118,5 +136,6 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, InvalidInput):
             extra = {"field": exc.field, "errors": [{"field": exc.field, "message": exc.message}]}
         title = {422: "Invalid input", 404: "Not found", 409: "Conflict", 503: "Store unavailable"}.get(
-            status, "Server error")
+            status, "Server error"
+        )
         return problem(status, title, str(exc), **extra)

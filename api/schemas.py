@@ -40,10 +40,14 @@ class _Enum:
 
 Band = Annotated[Literal["low", "medium", "high", "critical"], _Enum("Band", "Risk band of a score")]
 Action = Annotated[Literal["approve", "step_up", "review", "decline"], _Enum("Action", "Recommended action")]
-AlertStatus = Annotated[Literal["open", "acknowledged", "escalated", "closed"], _Enum(
-    "AlertStatus", "How far an investigator has handled a monitoring alert (every alert starts open)")]
-LabelStatus = Annotated[_LabelStatus, _Enum(
-    "LabelStatus", "An investigator label: confirmed fraud, cleared (appeal upheld) or allow-listed")]
+AlertStatus = Annotated[
+    Literal["open", "acknowledged", "escalated", "closed"],
+    _Enum("AlertStatus", "How far an investigator has handled a monitoring alert (every alert starts open)"),
+]
+LabelStatus = Annotated[
+    _LabelStatus,
+    _Enum("LabelStatus", "An investigator label: confirmed fraud, cleared (appeal upheld) or allow-listed"),
+]
 LookupKind = Annotated[
     Literal["national_id", "device", "phone", "email", "employer", "address", "ip", "bank_account"],
     _Enum("LookupKind", "What a raw value to look up is"),
@@ -161,9 +165,16 @@ class DecisionView(BaseModel):
 
     @classmethod
     def of(cls, d: Decision) -> DecisionView:
-        return cls(application_id=d.application_id, at=d.at, score=d.score, band=d.band,
-                   action=d.action, reasons=[Reason(**r) for r in d.reasons],
-                   model_version=d.model_version, trigger=d.trigger)
+        return cls(
+            application_id=d.application_id,
+            at=d.at,
+            score=d.score,
+            band=d.band,
+            action=d.action,
+            reasons=[Reason(**r) for r in d.reasons],
+            model_version=d.model_version,
+            trigger=d.trigger,
+        )
 
 
 class LabelView(BaseModel):
@@ -177,8 +188,7 @@ class LabelView(BaseModel):
     def of(cls, label: Label | None) -> LabelView | None:
         if label is None:
             return None
-        return cls(node_id=label.node_id, status=label.status, by=label.by,
-                   at=label.at, reason=label.reason)
+        return cls(node_id=label.node_id, status=label.status, by=label.by, at=label.at, reason=label.reason)
 
 
 class ApplicationView(BaseModel):
@@ -274,9 +284,19 @@ class AlertView(BaseModel):
 
     @classmethod
     def of(cls, a: Alert, display: str = "") -> AlertView:
-        return cls(alert_id=a.alert_id, applicant_id=f"applicant:{a.applicant_key}", applicant_key=a.applicant_key,
-                   applicant_display=display, tier=a.tier, at=a.at, trigger=a.trigger, score=a.score,
-                   previous_score=a.previous_score, status=a.status, detail=a.detail)
+        return cls(
+            alert_id=a.alert_id,
+            applicant_id=f"applicant:{a.applicant_key}",
+            applicant_key=a.applicant_key,
+            applicant_display=display,
+            tier=a.tier,
+            at=a.at,
+            trigger=a.trigger,
+            score=a.score,
+            previous_score=a.previous_score,
+            status=a.status,
+            detail=a.detail,
+        )
 
 
 class LabelResult(BaseModel):

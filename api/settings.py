@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above it)")
     metrics: MetricsAccess | None = Field(
-        None, description="/metrics: off (404), open, or admin (an admin API key); unset: open in development, "
+        None,
+        description="/metrics: off (404), open, or admin (an admin API key); unset: open in development, "
         "admin in production",
     )
 

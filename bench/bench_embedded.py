@@ -257,7 +257,8 @@ def table(results: list[dict[str, Any]]) -> None:
             f"| {o['VmRSS']:.0f} MB | {o['VmHWM']:.0f} MB "
             f"| {s['p50'] * 1e6:.0f} / {s['p99'] * 1e6:.0f} us | {s['naive_p50'] * 1e6:.0f} / "
             f"{s['naive_p99'] * 1e6:.0f} us | {s['naive_p50'] / s['p50']:.1f}x | {g['seconds']:.1f} s "
-            f"| {g['components']:.2f} / {g['naive_components']:.1f} s | {g['naive_components'] / g['components']:.0f}x |"
+            f"| {g['components']:.2f} / {g['naive_components']:.1f} s "
+            f"| {g['naive_components'] / g['components']:.0f}x |"
         )
 
 

@@ -79,8 +79,10 @@ def baseline(source: Path, rows: int, work: Path) -> float:
         store.close()
     finally:
         stop_server(proc)
-    print(f"  baseline: transactional load of {report.rows:,} rows: {report.seconds:.1f} s "
-          f"= {report.rate:,.0f} apps/s", flush=True)
+    print(
+        f"  baseline: transactional load of {report.rows:,} rows: {report.seconds:.1f} s = {report.rate:,.0f} apps/s",
+        flush=True,
+    )
     return report.rate
 
 
@@ -120,27 +122,39 @@ def run(size: int, baseline_rows: int) -> None:
 
         total = t_prepare + t_import + t_start + t_schema
         store_side = t_import + t_start + t_schema
-        print(f"  prepare (CSV, validate, normalise, hash, write import set): {t_prepare:6.1f} s "
-              f"= {size / t_prepare:,.0f} apps/s")
-        print(f"  neo4j-admin database import full:                           {t_import:6.1f} s "
-              f"= {size / t_import:,.0f} apps/s")
+        print(
+            f"  prepare (CSV, validate, normalise, hash, write import set): {t_prepare:6.1f} s "
+            f"= {size / t_prepare:,.0f} apps/s"
+        )
+        print(
+            f"  neo4j-admin database import full:                           {t_import:6.1f} s "
+            f"= {size / t_import:,.0f} apps/s"
+        )
         print(f"  server start on the imported database:                      {t_start:6.1f} s")
         print(f"  constraints and indexes populated:                          {t_schema:6.1f} s")
-        print(f"  into Neo4j (import + start + schema):                       {store_side:6.1f} s "
-              f"= {size / store_side:,.0f} apps/s")
-        print(f"  end to end from CSV:                                        {total:6.1f} s "
-              f"= {size / total:,.0f} apps/s", flush=True)
+        print(
+            f"  into Neo4j (import + start + schema):                       {store_side:6.1f} s "
+            f"= {size / store_side:,.0f} apps/s"
+        )
+        print(
+            f"  end to end from CSV:                                        {total:6.1f} s "
+            f"= {size / total:,.0f} apps/s",
+            flush=True,
+        )
         if baseline_rows:
             rate = baseline(source, min(baseline_rows, size), work)
-            print(f"  ratio: into Neo4j {size / store_side / rate:.1f}x, end to end {size / total / rate:.1f}x "
-                  "the transactional load")
+            print(
+                f"  ratio: into Neo4j {size / store_side / rate:.1f}x, end to end {size / total / rate:.1f}x "
+                "the transactional load"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100000", help="comma-separated application counts")
-    parser.add_argument("--baseline-rows", type=int, default=30000,
-                        help="rows for the transactional baseline (0: none)")
+    parser.add_argument(
+        "--baseline-rows", type=int, default=30000, help="rows for the transactional baseline (0: none)"
+    )
     args = parser.parse_args()
     LOCAL.build()
     for size in (int(s) for s in args.sizes.split(",")):

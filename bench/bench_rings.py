@@ -108,8 +108,10 @@ def loaded_store(
                 print(f"  generated {n:,} applications in {generated - started:.1f} s")
                 report = load_applications(store, NORMALISER, Path(tmp), batch_size=10_000, workers=workers)
                 labels = load_bad_actors(store, NORMALISER, Path(tmp))
-            print(f"  loaded in {report.seconds:.1f} s ({report.rate:,.0f} rows/s, {workers} workers), "
-                  f"{labels:,} bad-actor labels")
+            print(
+                f"  loaded in {report.seconds:.1f} s ({report.rate:,.0f} rows/s, {workers} workers), "
+                f"{labels:,} bad-actor labels"
+            )
     finally:
         gc.enable()
     started = time.perf_counter()
@@ -130,15 +132,18 @@ def bench(n: int, seed: int, cache: Path | None, workers: int, graph_url: str | 
         started = time.perf_counter()
         run = detect_rings(store, params, write=True)
         full = time.perf_counter() - started
-        print(f"  ring run: {full:.2f} s -> {len(run.rings):,} rings ({sum(len(r.members) for r in run.rings):,} "
-              f"applicants, {len(run.critical):,} critical) from {run.counts['candidates']:,} linked groups; "
-              f"written={run.written}")
+        print(
+            f"  ring run: {full:.2f} s -> {len(run.rings):,} rings ({sum(len(r.members) for r in run.rings):,} "
+            f"applicants, {len(run.critical):,} critical) from {run.counts['candidates']:,} linked groups; "
+            f"written={run.written}"
+        )
         print("    steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in run.timings.items() if k != "total"))
         started = time.perf_counter()
         again = detect_rings(store, params, write=True)
         rerun = time.perf_counter() - started
         same = [(r.ring_id, r.members, r.score) for r in again.rings] == [
-            (r.ring_id, r.members, r.score) for r in run.rings]
+            (r.ring_id, r.members, r.score) for r in run.rings
+        ]
         print(f"  re-run on unchanged data: {rerun:.2f} s, written={again.written}, same rings={same}")
 
         ours = run.timings["components"]
@@ -153,13 +158,17 @@ def bench(n: int, seed: int, cache: Path | None, workers: int, graph_url: str | 
         finally:
             gc.enable()
         agree = len(naive) == len(found) == run.counts["components"]
-        print(f"  components: store.linked_components {ours:.2f} s; naive networkx {nx_seconds:.2f} s "
-              f"(ratio {nx_seconds / ours:.2f}x); pure-Python union-find {uf_seconds:.2f} s "
-              f"(ratio {uf_seconds / ours:.2f}x); same components: {agree}")
+        print(
+            f"  components: store.linked_components {ours:.2f} s; naive networkx {nx_seconds:.2f} s "
+            f"(ratio {nx_seconds / ours:.2f}x); pure-Python union-find {uf_seconds:.2f} s "
+            f"(ratio {uf_seconds / ours:.2f}x); same components: {agree}"
+        )
         print(f"  full ring run vs naive networkx components alone: {full / nx_seconds:.2f}x")
         target = "met" if n < 1_000_000 or full < 30 else "MISSED"
-        print(f"  RESULT n={n} ring_run_s={full:.2f} rerun_s={rerun:.2f} networkx_s={nx_seconds:.2f} "
-              f"union_find_s={uf_seconds:.2f} target_30s_at_1M={target}")
+        print(
+            f"  RESULT n={n} ring_run_s={full:.2f} rerun_s={rerun:.2f} networkx_s={nx_seconds:.2f} "
+            f"union_find_s={uf_seconds:.2f} target_30s_at_1M={target}"
+        )
 
 
 def main() -> None:
@@ -168,9 +177,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=None, help="keep loaded SQLite stores here and reuse them")
     parser.add_argument("--workers", type=int, default=2, help="normalisation processes while loading")
-    parser.add_argument("--graph-url", default=None,
-                        help="run against this store (e.g. bolt://127.0.0.1:7687, GDS) instead of the embedded one; "
-                             "it is loaded once and reused while it holds exactly the requested size")
+    parser.add_argument(
+        "--graph-url",
+        default=None,
+        help="run against this store (e.g. bolt://127.0.0.1:7687, GDS) instead of the embedded one; "
+        "it is loaded once and reused while it holds exactly the requested size",
+    )
     args = parser.parse_args()
     if args.cache:
         args.cache.mkdir(parents=True, exist_ok=True)

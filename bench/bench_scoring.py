@@ -49,8 +49,13 @@ def pct(values: list[float], q: float) -> float:
 def naive_score(apps: list[NormalisedApplication], subject: NormalisedApplication) -> int:
     """Count applicants sharing an identifier by scanning everything (no index)."""
     mine = {i.node_id for i in subject.identifiers}
-    return len({a.applicant_key for a in apps if a.applicant_key != subject.applicant_key
-                and any(i.node_id in mine for i in a.identifiers)})
+    return len(
+        {
+            a.applicant_key
+            for a in apps
+            if a.applicant_key != subject.applicant_key and any(i.node_id in mine for i in a.identifiers)
+        }
+    )
 
 
 def free_port() -> int:
@@ -63,8 +68,21 @@ def http_latency(url: str, bodies: list[dict[str, Any]]) -> list[float]:
     port = free_port()
     env = {**os.environ, "RINGSIGHT_GRAPH_URL": url, "RINGSIGHT_PII_KEY": KEY, "RINGSIGHT_MONITORING": "false"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port),
-         "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 600
@@ -109,9 +127,11 @@ def run(size: int, graph_url: str | None, samples: int) -> None:
         source = Path(tmp) / "applications.csv"
         write_dataset(Dataset(rows, [], []), Path(tmp), "csv")
         report = load_applications(store, NORMALISER, source, batch_size=5000)
-        print(f"[{size:,} apps, {url.split(':')[0]}] load (CSV, validate, normalise, store): {report.rate:,.0f} apps/s "
-              f"({report.seconds:.1f} s); row-at-a-time baseline {naive_rate:,.0f} apps/s "
-              f"(ratio {report.rate / naive_rate:.1f}x)")
+        print(
+            f"[{size:,} apps, {url.split(':')[0]}] load (CSV, validate, normalise, store): {report.rate:,.0f} apps/s "
+            f"({report.seconds:.1f} s); row-at-a-time baseline {naive_rate:,.0f} apps/s "
+            f"(ratio {report.rate / naive_rate:.1f}x)"
+        )
         loaded = [a for r in (naive_rows + rows)[:20000] if (a := store.application(str(r["application_id"])))]
 
         scorer = Scorer.default()
@@ -128,14 +148,18 @@ def run(size: int, graph_url: str | None, samples: int) -> None:
             t = time.perf_counter()
             naive_score(loaded, app)
             naive.append(time.perf_counter() - t)
-        print(f"[{size:,} apps] in-process score: p50 {pct(lat, .5) * 1e3:.2f} ms, "
-              f"p99 {pct(lat, .99) * 1e3:.2f} ms; naive full scan p50 {pct(naive, .5) * 1e3:.1f} ms "
-              f"(ratio {pct(naive, .5) / pct(lat, .5):.0f}x)")
+        print(
+            f"[{size:,} apps] in-process score: p50 {pct(lat, 0.5) * 1e3:.2f} ms, "
+            f"p99 {pct(lat, 0.99) * 1e3:.2f} ms; naive full scan p50 {pct(naive, 0.5) * 1e3:.1f} ms "
+            f"(ratio {pct(naive, 0.5) / pct(lat, 0.5):.0f}x)"
+        )
         store.close()
         bodies = [nest({k: v for k, v in r.items()}) for r in held_out]
         http = http_latency(url, bodies)
-        print(f"[{size:,} apps] HTTP score: p50 {pct(http, .5) * 1e3:.2f} ms, p99 {pct(http, .99) * 1e3:.2f} ms "
-              f"over {len(http)} sequential requests")
+        print(
+            f"[{size:,} apps] HTTP score: p50 {pct(http, 0.5) * 1e3:.2f} ms, p99 {pct(http, 0.99) * 1e3:.2f} ms "
+            f"over {len(http)} sequential requests"
+        )
         if graph_url:
             wipe = open_store(graph_url)
             wipe.close()

@@ -53,19 +53,25 @@ def _velocity(ctx: ScoringContext) -> list[Observation]:
             # carrier IP that has served hundreds for months is its normal.
             novelty = counts["7d"] / (usage[nid].applications + 1)
             value = (math.log1p(counts["24h"] - 1) + 0.5 * math.log1p(counts["7d"] - 1)) * novelty
-            sentence = (f"{counts['1h']} application(s) from this {kind} in 1 h, {counts['24h']} in 24 h, "
-                        f"{counts['7d']} in 7 days ({usage[nid].applications + 1} ever).")
+            sentence = (
+                f"{counts['1h']} application(s) from this {kind} in 1 h, {counts['24h']} in 24 h, "
+                f"{counts['7d']} in 7 days ({usage[nid].applications + 1} ever)."
+            )
         out.append(Observation(f"velocity_{kind}", value, sentence, {"node_id": nid, "windows": counts}))
     earlier = [a.ts for a in ctx.history()]
     counts = _window_counts(earlier, ctx.as_of)
     value = math.log1p(counts["24h"] - 1) + 0.5 * math.log1p(counts["7d"] - 1)
     amounts = [a.amount for a in ctx.history()[-5:] if a.amount is not None] + (
-        [ctx.app.amount] if ctx.app.amount is not None else [])
-    out.append(Observation(
-        "velocity_applicant", value,
-        f"The applicant submitted {counts['24h']} application(s) in 24 h and {counts['7d']} in 7 days.",
-        {"node_id": f"applicant:{ctx.subject}", "windows": counts, "recent_amounts": amounts},
-    ))
+        [ctx.app.amount] if ctx.app.amount is not None else []
+    )
+    out.append(
+        Observation(
+            "velocity_applicant",
+            value,
+            f"The applicant submitted {counts['24h']} application(s) in 24 h and {counts['7d']} in 7 days.",
+            {"node_id": f"applicant:{ctx.subject}", "windows": counts, "recent_amounts": amounts},
+        )
+    )
     return out
 
 
@@ -86,7 +92,8 @@ def _edits(ctx: ScoringContext) -> Observation:
     span_days = (ctx.as_of - prev_apps[0].ts) / DAY
     value = len(changes) / (1.0 + span_days / 30.0)
     return Observation(
-        "frequent_edits", value,
+        "frequent_edits",
+        value,
         f"{len(changes)} change(s) of income, employer, phone or bank account across the last "
         f"{len(prev_apps)} resubmission(s) in {span_days:.0f} days.",
         {"changes": changes, "previous": [p.application_id for p in prev_apps]},
@@ -104,7 +111,8 @@ def _identities(ctx: ScoringContext) -> Observation:
     burst = len(week) / max(len(week), use.applicants)
     value = (len(week) - 1) * burst
     return Observation(
-        "many_identities_device", value,
+        "many_identities_device",
+        value,
         f"{len(week)} identities used this device in 7 days ({use.applicants} ever).",
         {"node_id": devices[0], "identities_7d": len(week), "identities_total": use.applicants},
     )
@@ -121,7 +129,8 @@ def _geo(ctx: ScoringContext) -> Observation:
     hours = max((ctx.as_of - last.ts) / HOUR, 0.25)
     speed = km / hours
     return Observation(
-        "geo_jump", speed if km > 50 else 0.0,
+        "geo_jump",
+        speed if km > 50 else 0.0,
         f"{km:.0f} km from the previous application {hours:.1f} h earlier ({speed:.0f} km/h).",
         {"previous": last.application_id, "km": round(km, 1), "hours": round(hours, 2)},
     )
@@ -132,20 +141,34 @@ def observe(ctx: ScoringContext) -> list[Observation]:
     out = _velocity(ctx)
     if app.account_created_ts is not None:
         age_h = max(0.0, app.ts - app.account_created_ts) / HOUR
-        out.append(Observation("young_account", -math.log10(age_h + 0.01),
-                               f"The account was created {age_h:.1f} h before applying.",
-                               {"account_age_hours": round(age_h, 2)}))
+        out.append(
+            Observation(
+                "young_account",
+                -math.log10(age_h + 0.01),
+                f"The account was created {age_h:.1f} h before applying.",
+                {"account_age_hours": round(age_h, 2)},
+            )
+        )
     else:
         # Unknown is not young: use the value of a year-old account (neutral in every population seen).
         out.append(Observation("young_account", -math.log10(24 * 365.0), "Account age unknown.", {}))
     if app.form_fill_seconds is not None:
         fill = app.form_fill_seconds
         value = -math.log1p(fill) + 0.3 * math.log1p(app.paste_events or 0)
-        out.append(Observation("bot_form_fill", value,
-                               f"Form filled in {fill:.0f} s with {app.paste_events or 0} paste(s) and "
-                               f"{app.field_edits or 0} edit(s).",
-                               {"form_fill_seconds": fill, "paste_events": app.paste_events,
-                                "field_edits": app.field_edits, "session_seconds": app.session_seconds}))
+        out.append(
+            Observation(
+                "bot_form_fill",
+                value,
+                f"Form filled in {fill:.0f} s with {app.paste_events or 0} paste(s) and "
+                f"{app.field_edits or 0} edit(s).",
+                {
+                    "form_fill_seconds": fill,
+                    "paste_events": app.paste_events,
+                    "field_edits": app.field_edits,
+                    "session_seconds": app.session_seconds,
+                },
+            )
+        )
     else:
         out.append(Observation("bot_form_fill", -math.log1p(120.0), "No form telemetry.", {}))
     out.append(_edits(ctx))

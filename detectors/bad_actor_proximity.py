@@ -76,9 +76,13 @@ def observe(ctx: ScoringContext) -> list[Observation]:
         Observation(
             "bad_actor_direct",
             1.0 if (direct or is_flagged) else 0.0,
-            "The applicant is confirmed fraud." if is_flagged else (
-                f"Uses {len(direct)} identifier(s) confirmed as fraud." if direct else
-                "Uses no identifier confirmed as fraud."),
+            "The applicant is confirmed fraud."
+            if is_flagged
+            else (
+                f"Uses {len(direct)} identifier(s) confirmed as fraud."
+                if direct
+                else "Uses no identifier confirmed as fraud."
+            ),
             {"identifiers": direct, "applicant_flagged": is_flagged},
         ),
         Observation(
@@ -86,7 +90,11 @@ def observe(ctx: ScoringContext) -> list[Observation]:
             proximity,
             f"{len(fraud_people)} confirmed-fraud applicant(s) within {ctx.params.max_hops} hops"
             + (f"; the nearest is {nearest} hop(s) away." if found else "."),
-            {"confirmed_fraud_within_k": len(fraud_people), "k": ctx.params.max_hops,
-             "nearest_hops": nearest, "paths": paths},
+            {
+                "confirmed_fraud_within_k": len(fraud_people),
+                "k": ctx.params.max_hops,
+                "nearest_hops": nearest,
+                "paths": paths,
+            },
         ),
     ]

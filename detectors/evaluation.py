@@ -40,8 +40,11 @@ class Replay:
     def labelled(self) -> Replay:
         """Only the applications whose truth says fraud (1) or not (0); unlabelled
         rows stay in the graph during replay but out of training and metrics."""
-        keep = [i for i, a in enumerate(self.application_ids)
-                if str(self.truth.get(a, {}).get("is_fraud", "")).strip() in ("0", "1")]
+        keep = [
+            i
+            for i, a in enumerate(self.application_ids)
+            if str(self.truth.get(a, {}).get("is_fraud", "")).strip() in ("0", "1")
+        ]
         if len(keep) == len(self.application_ids):
             return self
         return Replay([self.application_ids[i] for i in keep], self.values[keep], self.detector_of, self.truth)
@@ -185,8 +188,11 @@ def metrics(y: np.ndarray, p: np.ndarray, patterns: list[str], bands: list[str],
     per_pattern: dict[str, dict[str, float]] = {}
     for pat in sorted(set(patterns)):
         idx = [i for i, q in enumerate(patterns) if q == pat]
-        per_pattern[pat] = {"count": len(idx), "flagged_share": sum(i in flagged for i in idx) / len(idx),
-                            "mean_score": float(np.mean(p[idx]))}
+        per_pattern[pat] = {
+            "count": len(idx),
+            "flagged_share": sum(i in flagged for i in idx) / len(idx),
+            "mean_score": float(np.mean(p[idx])),
+        }
     return {
         "applications": len(y),
         "fraud": int(y.sum()),

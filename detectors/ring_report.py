@@ -29,14 +29,36 @@ TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE = "ring_report.html.j2"
 
 CSV_COLUMNS: tuple[str, ...] = (
-    "ring_id", "score", "log_odds", "critical", "size", "density", "kinds", "identifiers", "confirmed_fraud",
-    "confirmed_fraud_share", "span_days", "core_span_days", "young_account_share", "hurried_share",
-    "mean_amount", "amount_ratio", "event", "previous", "first_run", "run_id",
+    "ring_id",
+    "score",
+    "log_odds",
+    "critical",
+    "size",
+    "density",
+    "kinds",
+    "identifiers",
+    "confirmed_fraud",
+    "confirmed_fraud_share",
+    "span_days",
+    "core_span_days",
+    "young_account_share",
+    "hurried_share",
+    "mean_amount",
+    "amount_ratio",
+    "event",
+    "previous",
+    "first_run",
+    "run_id",
 )
 
 KIND_COLOURS: dict[str, str] = {
-    "device": "#8c564b", "phone": "#9467bd", "email": "#17becf", "bank_account": "#bcbd22",
-    "address": "#7f7f7f", "ip": "#e377c2", "employer": "#aec7e8",
+    "device": "#8c564b",
+    "phone": "#9467bd",
+    "email": "#17becf",
+    "bank_account": "#bcbd22",
+    "address": "#7f7f7f",
+    "ip": "#e377c2",
+    "employer": "#aec7e8",
 }
 MEMBER_COLOURS: dict[str, str] = {"confirmed_fraud": "#d62728", "cleared": "#2ca02c", "": "#1f77b4"}
 
@@ -62,15 +84,24 @@ def write_json(run: RingRun, path: Path) -> Path:
         "population": {"mean_amount": run.population.mean_amount, "sampled_applicants": run.population.sampled},
         "rings": [ring_dict(r, run.params.critical) for r in run.rings],
         "scripted_bursts": [
-            {"members": [applicant_node(m) for m in c.members], "identifiers": list(c.identifiers),
-             "score": c.score, "features": c.features}
-            for c in run.candidates if c.scripted
+            {
+                "members": [applicant_node(m) for m in c.members],
+                "identifiers": list(c.identifiers),
+                "score": c.score,
+                "features": c.features,
+            }
+            for c in run.candidates
+            if c.scripted
         ],
         # GDS node similarity on Neo4j: leads for investigators, not rings (a pair is never a ring).
         "look_alikes": [
-            {"first": applicant_node(p.first), "second": applicant_node(p.second),
-             "similarity": round(p.similarity, 4), "shared_identifiers": p.shared,
-             "identifiers": [p.first_identifiers, p.second_identifiers]}
+            {
+                "first": applicant_node(p.first),
+                "second": applicant_node(p.second),
+                "similarity": round(p.similarity, 4),
+                "shared_identifiers": p.shared,
+                "identifiers": [p.first_identifiers, p.second_identifiers],
+            }
             for p in run.look_alikes[:500]
         ],
     }
@@ -84,14 +115,30 @@ def write_csv(run: RingRun, path: Path) -> Path:
         writer.writerow(CSV_COLUMNS)
         for r in run.rings:
             f = r.features
-            writer.writerow([
-                r.ring_id, r.score, f.get("log_odds"), r.score >= run.params.critical, len(r.members), f.get("density"),
-                ";".join(f.get("kinds", [])), len(r.identifiers), f.get("confirmed_fraud"),
-                f.get("confirmed_fraud_share"), f.get("span_days"), f.get("core_span_days"),
-                f.get("young_account_share"), f.get("hurried_share"), f.get("mean_amount"), f.get("amount_ratio"),
-                r.lineage.get("event", ""), ";".join(r.lineage.get("previous", [])), r.lineage.get("first_run", ""),
-                r.run_id,
-            ])
+            writer.writerow(
+                [
+                    r.ring_id,
+                    r.score,
+                    f.get("log_odds"),
+                    r.score >= run.params.critical,
+                    len(r.members),
+                    f.get("density"),
+                    ";".join(f.get("kinds", [])),
+                    len(r.identifiers),
+                    f.get("confirmed_fraud"),
+                    f.get("confirmed_fraud_share"),
+                    f.get("span_days"),
+                    f.get("core_span_days"),
+                    f.get("young_account_share"),
+                    f.get("hurried_share"),
+                    f.get("mean_amount"),
+                    f.get("amount_ratio"),
+                    r.lineage.get("event", ""),
+                    ";".join(r.lineage.get("previous", [])),
+                    r.lineage.get("first_run", ""),
+                    r.run_id,
+                ]
+            )
     return path
 
 
@@ -152,8 +199,10 @@ def ring_picture(
         x, y = pos[node]
         span_x = (max(xs) - min(xs)) or 1.0
         span_y = (max(ys) - min(ys)) or 1.0
-        return (round(pad + (x - min(xs)) / span_x * (width - 2 * pad), 1),
-                round(pad + (y - min(ys)) / span_y * (height - 2 * pad), 1))
+        return (
+            round(pad + (x - min(xs)) / span_x * (width - 2 * pad), 1),
+            round(pad + (y - min(ys)) / span_y * (height - 2 * pad), 1),
+        )
 
     lines = []
     for a, b in sorted(graph.edges()):
@@ -170,11 +219,21 @@ def ring_picture(
         else:
             kind = node_kind(node)
             stroke = "#d62728" if status == "confirmed_fraud" else "#ffffff"
-            dots.append(Dot(x, y, "square", KIND_COLOURS.get(kind, "#999999"), stroke,
-                            f"{kind} {text} ({len(links.get(node, ()))} members){_status_text(status)}"))
+            dots.append(
+                Dot(
+                    x,
+                    y,
+                    "square",
+                    KIND_COLOURS.get(kind, "#999999"),
+                    stroke,
+                    f"{kind} {text} ({len(links.get(node, ()))} members){_status_text(status)}",
+                )
+            )
     fraud = sum(1 for m in members if statuses.get(m) == "confirmed_fraud")
-    caption = (f"{len(members)} members, {len(links)} shared identifiers "
-               f"({', '.join(ring.features.get('kinds', []))}), {fraud} confirmed fraud")
+    caption = (
+        f"{len(members)} members, {len(links)} shared identifiers "
+        f"({', '.join(ring.features.get('kinds', []))}), {fraud} confirmed fraud"
+    )
     return Picture(ring.ring_id, ring.score, width, height, dots, lines, caption)
 
 
@@ -232,9 +291,16 @@ def histogram(
             if n:
                 h = plot_h * n / peak
                 y = top + plot_h * (1 - (base + n) / peak)
-                bars.append(Bar(round(left + b * plot_w / bins, 1), round(y, 1), round(plot_w / bins - 1, 1),
-                                round(h, 1), colour,
-                                f"{name}: {n} in [{lo + b * step:.2f}, {lo + (b + 1) * step:.2f})"))
+                bars.append(
+                    Bar(
+                        round(left + b * plot_w / bins, 1),
+                        round(y, 1),
+                        round(plot_w / bins - 1, 1),
+                        round(h, 1),
+                        colour,
+                        f"{name}: {n} in [{lo + b * step:.2f}, {lo + (b + 1) * step:.2f})",
+                    )
+                )
             base += n
     ticks = [(round(left + i * plot_w / 4, 1), f"{lo + i * (hi - lo) / 4:g}") for i in range(5)]
     where = round(left + (marker - lo) / (hi - lo) * plot_w, 1) if marker is not None and hi > lo else None
@@ -252,29 +318,59 @@ def write_html(run: RingRun, store: GraphStore, path: Path, top: int = 12) -> Pa
     reported = {c.members for c in run.candidates if c.reported(run.params)}
     scores = [
         ("reported rings", "#d62728", [c.score for c in run.candidates if c.members in reported]),
-        ("below threshold", "#1f77b4", [c.score for c in run.candidates
-                                         if c.members not in reported and not c.scripted]),
+        (
+            "below threshold",
+            "#1f77b4",
+            [c.score for c in run.candidates if c.members not in reported and not c.scripted],
+        ),
         ("scripted bursts", "#ff7f0e", [c.score for c in run.candidates if c.scripted]),
     ]
     sizes = [len(r.members) for r in run.rings]
     size_hi = float(max(sizes, default=10))
     charts = [
-        histogram("Ring score of every group of at least "
-                  f"{run.params.min_members} linked applicants (threshold {run.params.threshold:g})",
-                  scores, 0.0, 1.0, 20, run.params.threshold),
-        histogram("Size of reported rings", [("rings", "#9467bd", sizes)], 0.0, max(10.0, size_hi + 1),
-                  min(30, max(5, int(size_hi) + 1))),
+        histogram(
+            "Ring score of every group of at least "
+            f"{run.params.min_members} linked applicants (threshold {run.params.threshold:g})",
+            scores,
+            0.0,
+            1.0,
+            20,
+            run.params.threshold,
+        ),
+        histogram(
+            "Size of reported rings",
+            [("rings", "#9467bd", sizes)],
+            0.0,
+            max(10.0, size_hi + 1),
+            min(30, max(5, int(size_hi) + 1)),
+        ),
     ]
-    logit = [("reported rings", "#d62728", [_logit(s) for s in scores[0][2]]),
-             ("below threshold", "#1f77b4", [_logit(s) for s in scores[1][2]])]
-    charts.append(histogram("Ring score on the log-odds scale (clipped to [-15, 15])", logit, -15.0, 15.0, 30,
-                            _logit(run.params.threshold)))
+    logit = [
+        ("reported rings", "#d62728", [_logit(s) for s in scores[0][2]]),
+        ("below threshold", "#1f77b4", [_logit(s) for s in scores[1][2]]),
+    ]
+    charts.append(
+        histogram(
+            "Ring score on the log-odds scale (clipped to [-15, 15])",
+            logit,
+            -15.0,
+            15.0,
+            30,
+            _logit(run.params.threshold),
+        )
+    )
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     html = env.get_template(TEMPLATE).render(
-        run=run, summary=run.summary(), rings=run.rings, pictures=pictures, charts=charts,
-        scripted=[c for c in run.candidates if c.scripted], critical=run.params.critical,
-        strengths=sorted(run.params.weights), weights=run.params.weights,
+        run=run,
+        summary=run.summary(),
+        rings=run.rings,
+        pictures=pictures,
+        charts=charts,
+        scripted=[c for c in run.candidates if c.scripted],
+        critical=run.params.critical,
+        strengths=sorted(run.params.weights),
+        weights=run.params.weights,
     )
     path.write_text(html, encoding="utf-8")
     return path

@@ -304,8 +304,7 @@ def measure(
     young_share = young / known_age if known_age else 0.0
     fraud_share = len(confirmed) / size if size else 0.0
     mean_amount = sum(amounts) / len(amounts) if amounts else None
-    ratio = (mean_amount / population.mean_amount
-             if mean_amount is not None and population.mean_amount else None)
+    ratio = mean_amount / population.mean_amount if mean_amount is not None and population.mean_amount else None
     scripted_share = scripted / with_fill if with_fill else 0.0
     hurried_share = hurried / with_fill if with_fill else 0.0
 
@@ -353,8 +352,9 @@ def measure(
     }
     if is_scripted:
         features["pattern"] = "scripted_burst"
-    return RingCandidate(tuple(members), tuple(sorted(links)), dict(sorted(links.items())), features, score,
-                         is_scripted)
+    return RingCandidate(
+        tuple(members), tuple(sorted(links)), dict(sorted(links.items())), features, score, is_scripted
+    )
 
 
 def _status(labels: dict[str, Label], node_id: str) -> str | None:
@@ -594,8 +594,9 @@ def _run(
     limit = detector.hub_limit
     previous = store.rings()
     labels = store.labels()
-    exclude = sorted(n for n, lab in labels.items()
-                     if lab.status in ("allow_listed", "cleared") and node_kind(n) in params.kinds)
+    exclude = sorted(
+        n for n, lab in labels.items() if lab.status in ("allow_listed", "cleared") and node_kind(n) in params.kinds
+    )
     lap("read")
 
     _tick(progress, "components", 0, 0)

@@ -45,16 +45,22 @@ def observe(ctx: ScoringContext) -> list[Observation]:
         weight = spec * recency * min(others, 5)
         shared_weight += weight
         shared.append(
-            {"node_id": nid, "applicants": others + 1, "specificity": round(spec, 3),
-             "last_used_days_ago": round(age_days, 2)}
+            {
+                "node_id": nid,
+                "applicants": others + 1,
+                "specificity": round(spec, 3),
+                "last_used_days_ago": round(age_days, 2),
+            }
         )
         if spec >= ctx.params.ring_min_specificity:
             first_hop.update(m for m in use.members if m != ctx.subject)
 
     ring = {ctx.subject} | first_hop
     specific_ids = {
-        n for n in ids
-        if usage[n].members and n not in skipped
+        n
+        for n in ids
+        if usage[n].members
+        and n not in skipped
         and ctx.specificity(n, usage[n].applicants + 1) >= ctx.params.ring_min_specificity
     }
     if first_hop:
@@ -85,12 +91,15 @@ def observe(ctx: ScoringContext) -> list[Observation]:
     density = len(pairs) / possible if possible else 0.0
     members = sorted(ring - {ctx.subject})
     # Rings apply in bursts; households and re-applicants spread over months.
-    active = sorted({
-        who for nid in specific_ids for ts, who in usage[nid].recent
-        if who in ring and who != ctx.subject and ts >= ctx.as_of - RECENT
-    })
-    fraud = [m for m, lab in ctx.labels([applicant_node(m) for m in members]).items()
-             if lab.status == CONFIRMED_FRAUD]
+    active = sorted(
+        {
+            who
+            for nid in specific_ids
+            for ts, who in usage[nid].recent
+            if who in ring and who != ctx.subject and ts >= ctx.as_of - RECENT
+        }
+    )
+    fraud = [m for m, lab in ctx.labels([applicant_node(m) for m in members]).items() if lab.status == CONFIRMED_FRAUD]
     share = len(fraud) / len(members) if members else 0.0
 
     evidence_ids = sorted(shared, key=lambda s: -float(s["specificity"]))[:10]  # type: ignore[arg-type]
@@ -98,8 +107,7 @@ def observe(ctx: ScoringContext) -> list[Observation]:
         Observation(
             "shared_identifier",
             shared_weight,
-            f"Shares {len(shared)} identifier(s) with other applicants "
-            f"(specificity-weighted {shared_weight:.2f}).",
+            f"Shares {len(shared)} identifier(s) with other applicants (specificity-weighted {shared_weight:.2f}).",
             {"identifiers": evidence_ids},
         ),
         Observation(

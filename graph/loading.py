@@ -3,6 +3,12 @@
 Rows are validated and normalised in batches; a row that fails names its
 field in the rejects list and never reaches the store, so a load is never
 half-written row by row. Every batch is one store transaction.
+
+Preparing a row (validation, normalisation, hashing) is the costly part of a
+load, so it takes the cheap road whenever it can and gives what the plain road
+gives (``normaliser.application(from_flat(row))``; tests/test_loading_equivalence.py):
+rows are checked flat (graph.records.FlatLayout) and anything else goes the
+nested way; CSV files are parsed in the worker processes, piece by piece.
 """
 
 from __future__ import annotations
@@ -179,9 +185,10 @@ def normalise_rows(
 # A worker gets a piece of the CSV file as bytes (cut by the parent at a line end
 # outside quotes: about a megabyte, a few thousand rows), parses, checks and
 # normalises it, and sends back the applications as plain tuples. The parent only
-# cuts, rebuilds the applications and writes batches, so both cores go to the
-# rows. A piece that does not parse on its own (quotes the cut got wrong) is read
-# again by the parent in order from its start, as one sequential read would.
+# cuts, rebuilds the applications and writes batches (of batch_size rows, as one
+# sequential read makes them), so the cores go to the rows. A piece that does not
+# parse on its own (quotes the cut got wrong: a stray quote in an unquoted field)
+# is read again in order from its start by the parent, as one sequential read would.
 
 _PIECE_BYTES = 1 << 20
 _MAX_CARRY = 64 << 20  # a "row" this long means the quotes do not pair: read in order from there

@@ -65,9 +65,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         version, procedures, entries = _server_facts(url)
     except Exception as exc:
         return [f"neo4j: {url} unreachable ({type(exc).__name__}: {exc})"]
-    return [
-        f"neo4j: {url}, gds.version() {version}, {procedures} gds.* procedures ({entries} gds.list() entries)"
-    ]
+    return [f"neo4j: {url}, gds.version() {version}, {procedures} gds.* procedures ({entries} gds.list() entries)"]
 
 
 @pytest.fixture(scope="session")

@@ -104,8 +104,9 @@ def test_bad_input_is_a_422_naming_the_field_and_writes_nothing(
 
 
 def test_malformed_json_is_a_422(client: TestClient, store: EmbeddedStore) -> None:
-    r = client.post("/v1/applications", content=b'{"application_id": ', headers={**SCORER,
-                    "content-type": "application/json"})
+    r = client.post(
+        "/v1/applications", content=b'{"application_id": ', headers={**SCORER, "content-type": "application/json"}
+    )
     assert r.status_code == 422
     assert r.json()["field"]
     assert store.stats()["applications"] == 0
@@ -127,12 +128,17 @@ def test_roles_are_enforced(client: TestClient) -> None:
 
 
 def test_shared_device_ring_scores_higher_and_network_shows_it(client: TestClient) -> None:
-    lone = client.post("/v1/applications", json=application(1, device={"fingerprint": "dfp-alone"}),
-                       headers=SCORER).json()
+    lone = client.post(
+        "/v1/applications", json=application(1, device={"fingerprint": "dfp-alone"}), headers=SCORER
+    ).json()
     ring = []
     for n in range(2, 9):
-        body = application(n, device={"fingerprint": "dfp-shared"}, phone="+86 139 0000 0001",
-                           behaviour={"form_fill_seconds": 6, "paste_events": 4})
+        body = application(
+            n,
+            device={"fingerprint": "dfp-shared"},
+            phone="+86 139 0000 0001",
+            behaviour={"form_fill_seconds": 6, "paste_events": 4},
+        )
         ring.append(client.post("/v1/applications", json=body, headers=SCORER).json())
     assert ring[-1]["score"] > lone["score"]
     assert {r["code"] for r in ring[-1]["reasons"]} & {"shared_identifier", "ring_size", "velocity_device"}
@@ -143,8 +149,9 @@ def test_shared_device_ring_scores_higher_and_network_shows_it(client: TestClien
     device = next(n["id"] for n in net["nodes"] if n["kind"] == "device" and n["props"]["applicants"] == 7)
     assert sum(e["target"] == device for e in net["edges"]) == 7
     assert sum(n["kind"] == "applicant" for n in net["nodes"]) == 8
-    assert all(e["type"] in ("USED_DEVICE", "GAVE_PHONE", "GAVE_EMAIL", "GAVE_EMPLOYER", "USED_IP")
-               for e in net["edges"])
+    assert all(
+        e["type"] in ("USED_DEVICE", "GAVE_PHONE", "GAVE_EMAIL", "GAVE_EMPLOYER", "USED_IP") for e in net["edges"]
+    )
 
 
 def test_confirming_fraud_raises_alerts_and_is_audited(client: TestClient, store: EmbeddedStore) -> None:
@@ -158,8 +165,11 @@ def test_confirming_fraud_raises_alerts_and_is_audited(client: TestClient, store
         first.append(answer["band"])
     assert first == ["low", "low", "low"]
     # ...until one of them is confirmed as fraud: the others are re-scored and alerted.
-    r = client.post("/v1/labels", json={"node_id": ids[0], "status": "confirmed_fraud",
-                                        "reason": "chargeback confirmed"}, headers=INVESTIGATOR)
+    r = client.post(
+        "/v1/labels",
+        json={"node_id": ids[0], "status": "confirmed_fraud", "reason": "chargeback confirmed"},
+        headers=INVESTIGATOR,
+    )
     assert r.status_code == 200
     alerts = client.get("/v1/alerts", headers=INVESTIGATOR).json()
     assert {a["applicant_id"] for a in alerts} >= set(ids[1:])
@@ -169,12 +179,17 @@ def test_confirming_fraud_raises_alerts_and_is_audited(client: TestClient, store
     labelled = [e for e in audit if e["action"] == "label:confirmed_fraud"]
     assert labelled and labelled[0]["actor"].startswith("investigator")
     assert labelled[0]["detail"]["reason"] == "chargeback confirmed"
-    cleared = client.post("/v1/labels", json={"node_id": ids[0], "status": "cleared",
-                                              "reason": "appeal upheld: stolen identity"}, headers=INVESTIGATOR)
+    cleared = client.post(
+        "/v1/labels",
+        json={"node_id": ids[0], "status": "cleared", "reason": "appeal upheld: stolen identity"},
+        headers=INVESTIGATOR,
+    )
     assert cleared.status_code == 200
     assert store.labels([ids[0]])[ids[0]].status == "cleared"
     assert [e.action for e in store.audit(ids[0]) if e.action.startswith("label:")] == [
-        "label:cleared", "label:confirmed_fraud"]
+        "label:cleared",
+        "label:confirmed_fraud",
+    ]
 
 
 def test_lookup_by_raw_identifier(client: TestClient) -> None:
@@ -182,8 +197,10 @@ def test_lookup_by_raw_identifier(client: TestClient) -> None:
     r = client.post("/v1/lookup", json={"kind": "phone", "value": "13800138000"}, headers=INVESTIGATOR)
     assert r.status_code == 200
     assert r.json()["applicants"] == 1 and "13800138000" not in r.text
-    assert client.post("/v1/lookup", json={"kind": "phone", "value": "13900000000"},
-                       headers=INVESTIGATOR).status_code == 404
+    assert (
+        client.post("/v1/lookup", json={"kind": "phone", "value": "13900000000"}, headers=INVESTIGATOR).status_code
+        == 404
+    )
 
 
 def test_health_readiness_docs_and_metrics(client: TestClient) -> None:
@@ -205,7 +222,10 @@ def _serve(db: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "RINGSIGHT_GRAPH_URL": f"sqlite:///{db}"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -229,8 +249,9 @@ def test_acknowledged_write_survives_kill_and_restart(tmp_path: Path) -> None:
         proc.wait()
     proc = _serve(db, port)
     try:
-        got = httpx.get(f"http://127.0.0.1:{port}/v1/applications/{EXAMPLE['application_id']}",
-                        headers=INVESTIGATOR, timeout=10)
+        got = httpx.get(
+            f"http://127.0.0.1:{port}/v1/applications/{EXAMPLE['application_id']}", headers=INVESTIGATOR, timeout=10
+        )
         assert got.status_code == 200
         assert got.json()["decisions"][0]["score"] == pytest.approx(r.json()["score"], abs=1e-6)
     finally:
@@ -240,8 +261,9 @@ def test_acknowledged_write_survives_kill_and_restart(tmp_path: Path) -> None:
 
 def test_node_summary_whoami_and_applicant_identifiers(client: TestClient) -> None:
     body = client.post("/v1/applications", json=EXAMPLE, headers=SCORER).json()
-    phone = client.post("/v1/lookup", json={"kind": "phone", "value": "+86 138 0013 8000"},
-                        headers=INVESTIGATOR).json()["node_id"]
+    phone = client.post(
+        "/v1/lookup", json={"kind": "phone", "value": "+86 138 0013 8000"}, headers=INVESTIGATOR
+    ).json()["node_id"]
     node = client.get(f"/v1/nodes/{phone}", headers=INVESTIGATOR).json()
     assert node["applicants"] == 1 and node["hub"] is False and node["label"] is None
     assert client.get("/v1/nodes/phone:nope", headers=INVESTIGATOR).status_code == 404

@@ -85,8 +85,15 @@ def test_train_then_evaluate_with_the_trained_model(
     assert r.exit_code == 0, r.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["model_version"] == trained["version"]
-    for key in ("roc_auc", "pr_auc", "recall_at_1pct_fpr", "recall_at_5pct_fpr", "precision_at_review_capacity",
-                "benign_lookalike_flag_rate", "ablation"):
+    for key in (
+        "roc_auc",
+        "pr_auc",
+        "recall_at_1pct_fpr",
+        "recall_at_5pct_fpr",
+        "precision_at_review_capacity",
+        "benign_lookalike_flag_rate",
+        "ablation",
+    ):
         assert key in metrics
     assert {p.name for p in out.iterdir()} >= {"roc.png", "pr.png", "scores.png"}
 

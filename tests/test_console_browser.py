@@ -90,7 +90,10 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -106,8 +109,10 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
             time.sleep(0.2)
         # Four applicants a month apart share one device and one phone; the first also works
         # where an outsider works, so the outsider is three hops from the phone.
-        bodies = [application(n, device={"fingerprint": "dfp-ring", "ip": f"198.51.100.{n}"}, phone=RING_PHONE)
-                  for n in range(1, RING_SIZE + 1)]
+        bodies = [
+            application(n, device={"fingerprint": "dfp-ring", "ip": f"198.51.100.{n}"}, phone=RING_PHONE)
+            for n in range(1, RING_SIZE + 1)
+        ]
         bodies[0]["employer"] = {"name": "Harbour Logistics Co., Ltd."}
         bodies.append(application(9, employer={"name": "Harbour Logistics Co., Ltd."}))
         ids = []
@@ -129,9 +134,17 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1300",
-                f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1300",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=DriverService(executable_path=str(CHROMEDRIVER)), options=options)
@@ -143,7 +156,8 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
 
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], what: str) -> Any:
     return WebDriverWait(driver, WAIT_SECONDS, ignored_exceptions=(WebDriverException,)).until(
-        condition, message=f"timed out waiting for {what}")
+        condition, message=f"timed out waiting for {what}"
+    )
 
 
 def css(driver: WebDriver, selector: str) -> list[WebElement]:
@@ -171,8 +185,11 @@ def use_key(driver: WebDriver, key: str) -> None:
 
 def js_errors(driver: WebDriver) -> list[str]:
     """Severe console entries that are not the expected 4xx answers the page handles."""
-    return [e["message"] for e in driver.get_log("browser")
-            if e["level"] == "SEVERE" and "Failed to load resource" not in e["message"]]
+    return [
+        e["message"]
+        for e in driver.get_log("browser")
+        if e["level"] == "SEVERE" and "Failed to load resource" not in e["message"]
+    ]
 
 
 def applicant_nodes(driver: WebDriver) -> list[WebElement]:
@@ -259,8 +276,13 @@ def test_investigator_finds_the_ring_and_confirms_fraud(browser: WebDriver, serv
     # The alerts tab lists what the label raised.
     browser.find_element(By.ID, "tab-alerts").click()
     trigger = f"label:confirmed_fraud:{target}"
-    rows = wait_for(browser, lambda d: [r for r in css(d, '#alerts-body tr[data-testid="alert-row"]')
-                                        if r.get_attribute("data-trigger") == trigger], "the raised alert")
+    rows = wait_for(
+        browser,
+        lambda d: [
+            r for r in css(d, '#alerts-body tr[data-testid="alert-row"]') if r.get_attribute("data-trigger") == trigger
+        ],
+        "the raised alert",
+    )
     assert {r.get_attribute("data-alert-id") for r in rows} == raised
     assert all(r.get_attribute("data-applicant-id") in service.ring for r in rows)
 

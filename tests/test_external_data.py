@@ -69,8 +69,10 @@ def _source(folder: str) -> Path:
     """The external data set's folder; skip locally (fail in CI) when it is absent."""
     path = external_data_root() / folder
     if not path.is_dir():
-        reason = (f"external data {path} is absent: clone next to shared/data, or set {EXTERNAL_DATA_ENV} "
-                  "to the folder holding aws-registration/ and datastax-fraud/")
+        reason = (
+            f"external data {path} is absent: clone next to shared/data, or set {EXTERNAL_DATA_ENV} "
+            "to the folder holding aws-registration/ and datastax-fraud/"
+        )
         if _in_ci():
             pytest.fail(f"{reason} (CI=true: these tests must run)", pytrace=False)
         pytest.skip(reason)
@@ -209,13 +211,15 @@ VERDICT_BANDS: dict[str, tuple[str, ...]] = {
 # (low or medium), with the shared device named in the reasons (test below).
 SCENARIO_BANDS: dict[int, tuple[str, ...]] = {2: ("low", "medium")}
 
+
 def _case(s: Scenario) -> Any:
     return pytest.param(s, id=f"scenario_{s.number}_{s.verdict}")
 
 
 def _describe(r: ScoreResult) -> str:
     return f"{r.application_id}: {r.score:.3f} {r.band}/{r.action}; " + "; ".join(
-        f"{x.code} {x.contribution:+.2f}" for x in r.reasons)
+        f"{x.code} {x.contribution:+.2f}" for x in r.reasons
+    )
 
 
 @pytest.mark.parametrize("scenario", [_case(s) for s in DATASTAX_SCENARIOS])
@@ -251,15 +255,20 @@ def test_datastax_chargeback_fraud_reasons_name_the_chargeback(datastax_run: Dat
     confirmed = {n for n, lab in datastax_run.store.labels().items() if lab.status == "confirmed_fraud"}
     start = applicant_node(result.applicant_key)
     assert all(p[0] == start and p[-1] in confirmed for p in paths), paths
-    direct = {4: _node("bank_account", "a1ab1822888276fdb587a16b2dc7b697"),
-              5: _node("device", "30000000-0000-0000-0122-000000000064")}.get(number)
+    direct = {
+        4: _node("bank_account", "a1ab1822888276fdb587a16b2dc7b697"),
+        5: _node("device", "30000000-0000-0000-0122-000000000064"),
+    }.get(number)
     if direct is not None:
         assert _reason(result, "bad_actor_direct").evidence["identifiers"] == [direct]
     else:  # scenario 6: card -> customer 29 -> device 1211 -> customer 28 (chargeback)
-        chain = [start, _node("bank_account", "09834915789a89bf4839e8002cc24329"),
-                 _node("national_id", "10000000-0000-0000-0000-000000000029"),
-                 _node("device", "30000000-0000-0000-0080-000000001211"),
-                 _node("national_id", "10000000-0000-0000-0000-000000000028")]
+        chain = [
+            start,
+            _node("bank_account", "09834915789a89bf4839e8002cc24329"),
+            _node("national_id", "10000000-0000-0000-0000-000000000029"),
+            _node("device", "30000000-0000-0000-0080-000000001211"),
+            _node("national_id", "10000000-0000-0000-0000-000000000028"),
+        ]
         assert chain in paths, paths
 
 
@@ -314,8 +323,15 @@ def aws_run(aws: Path) -> AwsRun:
     played = replay(aws, NORMALISER, scorer)
     labelled = _labelled(played)
     result = evaluate(scorer, labelled)
-    p = 1.0 / (1.0 + np.exp(-(scorer.model.bias + strengths(scorer, labelled.values)
-                              @ np.array([scorer.model.weights.get(f, 0.0) for f in FEATURES]))))
+    p = 1.0 / (
+        1.0
+        + np.exp(
+            -(
+                scorer.model.bias
+                + strengths(scorer, labelled.values) @ np.array([scorer.model.weights.get(f, 0.0) for f in FEATURES])
+            )
+        )
+    )
     bands = [scorer.config.band(float(x)).name for x in p]
     return AwsRun(aws, played, labelled, result, bands)
 
@@ -346,10 +362,12 @@ def test_aws_adapted_folder_shape(aws: Path) -> None:
 def test_aws_quality_on_labelled_registrations(aws_run: AwsRun) -> None:
     r = aws_run.result
     flagged = r["by_pattern"]["legit"]["flagged_share"]
-    print(f"AWS registrations (labelled {r['applications']}, fraud {r['fraud']}): ROC-AUC {r['roc_auc']:.3f}, "
-          f"PR-AUC {r['pr_auc']:.3f}, recall@1%FPR {r['recall_at_1pct_fpr']:.3f}, "
-          f"recall@5%FPR {r['recall_at_5pct_fpr']:.3f}, legit flagged (high/critical) {flagged:.2%}, "
-          f"fraud flagged {r['by_pattern']['fraud']['flagged_share']:.2%}")
+    print(
+        f"AWS registrations (labelled {r['applications']}, fraud {r['fraud']}): ROC-AUC {r['roc_auc']:.3f}, "
+        f"PR-AUC {r['pr_auc']:.3f}, recall@1%FPR {r['recall_at_1pct_fpr']:.3f}, "
+        f"recall@5%FPR {r['recall_at_5pct_fpr']:.3f}, legit flagged (high/critical) {flagged:.2%}, "
+        f"fraud flagged {r['by_pattern']['fraud']['flagged_share']:.2%}"
+    )
     assert (r["applications"], r["fraud"]) == (1199, 100)  # unlabelled rows are out of the metrics
     assert r["roc_auc"] >= AWS_ROC_AUC_FLOOR, r
     assert r["pr_auc"] >= AWS_PR_AUC_FLOOR, r

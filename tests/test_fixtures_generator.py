@@ -163,9 +163,7 @@ def test_values_are_well_formed(ds: Dataset) -> None:
         assert ISO_Z.match(str(a["submitted_at"]))
         assert ISO_Z.match(str(a["applicant.account_created_at"]))
         submitted = datetime.fromisoformat(str(a["submitted_at"]).replace("Z", "+00:00"))
-        created = datetime.fromisoformat(
-            str(a["applicant.account_created_at"]).replace("Z", "+00:00")
-        )
+        created = datetime.fromisoformat(str(a["applicant.account_created_at"]).replace("Z", "+00:00"))
         assert start <= submitted < end
         assert created <= submitted
         assert re.fullmatch(r"dfp-[0-9a-f]{12}", str(a["device.fingerprint"]))
@@ -289,21 +287,15 @@ def test_bad_actor_values_appear_in_applications(ds: Dataset, rows: list[Row]) -
     for b in ds.bad_actors:
         assert b["value"] != ""
         assert str(b["value"]) in seen[FIELD_OF_KIND[str(b["kind"])]], b
-    fraudster_ids = {
-        str(r["applicant.national_id"]) for r in rows if r["pattern"] == "known_fraudster"
-    }
+    fraudster_ids = {str(r["applicant.national_id"]) for r in rows if r["pattern"] == "known_fraudster"}
     flagged_ids = {str(b["value"]) for b in ds.bad_actors if b["kind"] == "national_id"}
     assert flagged_ids == fraudster_ids
 
 
-def test_bad_actor_links_reach_a_flagged_applicant_or_identifier(
-    ds: Dataset, rows: list[Row]
-) -> None:
+def test_bad_actor_links_reach_a_flagged_applicant_or_identifier(ds: Dataset, rows: list[Row]) -> None:
     flagged_people = {str(b["value"]) for b in ds.bad_actors if b["kind"] == "national_id"}
     flagged_values = {
-        (FIELD_OF_KIND[str(b["kind"])], str(b["value"]))
-        for b in ds.bad_actors
-        if b["kind"] != "national_id"
+        (FIELD_OF_KIND[str(b["kind"])], str(b["value"])) for b in ds.bad_actors if b["kind"] != "national_id"
     }
     keys: dict[str, Key] = {
         "device.fingerprint": str,
@@ -388,9 +380,7 @@ def test_behaviour_patterns(rows: list[Row]) -> None:
     assert all(r["behaviour.field_edits"] == 0 for r in bots)
     for r in bots:
         submitted = datetime.fromisoformat(str(r["submitted_at"]).replace("Z", "+00:00"))
-        created = datetime.fromisoformat(
-            str(r["applicant.account_created_at"]).replace("Z", "+00:00")
-        )
+        created = datetime.fromisoformat(str(r["applicant.account_created_at"]).replace("Z", "+00:00"))
         assert submitted - created <= timedelta(minutes=31)
     # bust-out: many applications from one applicant within hours, rising amounts
     bust: dict[str, list[Row]] = defaultdict(list)
@@ -432,9 +422,7 @@ def test_write_csv_and_parquet(tmp_path: Path) -> None:
         assert next(csv.reader(fh)) == ["kind", "value"]
     back = pd.read_csv(paths["applications"], dtype=str, keep_default_na=False)
     assert back["phone"].tolist() == [a["phone"] for a in data.applications]
-    assert back["bank_account.number"].tolist() == [
-        a["bank_account.number"] for a in data.applications
-    ]
+    assert back["bank_account.number"].tolist() == [a["bank_account.number"] for a in data.applications]
 
     ppaths = write_dataset(data, tmp_path / "pq", fmt="parquet")
     assert ppaths["applications"].name == "applications.parquet"

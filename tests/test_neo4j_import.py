@@ -45,10 +45,14 @@ RETURN type(r) AS type, coalesce(a.application_id, a.key) AS start, coalesce(b.a
 def _dump(url: str) -> tuple[list[str], list[str]]:
     """Every node and relationship as sortable text (values with their Python types)."""
     with neo4j.GraphDatabase.driver(url, auth=None) as driver, driver.session() as session:
-        nodes = [repr((sorted(r["labels"]), sorted((k, repr(v)) for k, v in r["props"].items())))
-                 for r in session.run(_NODES)]
-        rels = [repr((r["type"], r["start"], r["end"], sorted((k, repr(v)) for k, v in r["props"].items())))
-                for r in session.run(_RELATIONSHIPS)]
+        nodes = [
+            repr((sorted(r["labels"]), sorted((k, repr(v)) for k, v in r["props"].items())))
+            for r in session.run(_NODES)
+        ]
+        rels = [
+            repr((r["type"], r["start"], r["end"], sorted((k, repr(v)) for k, v in r["props"].items())))
+            for r in session.run(_RELATIONSHIPS)
+        ]
     return sorted(nodes), sorted(rels)
 
 
@@ -61,7 +65,11 @@ def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_imported_graph_is_the_loaded_graph(
-    tmp_path: Path, neo4j_store: Neo4jStore, neo4j_url: str, private_neo4j: Any, settings_env: None,
+    tmp_path: Path,
+    neo4j_store: Neo4jStore,
+    neo4j_url: str,
+    private_neo4j: Any,
+    settings_env: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data_dir = tmp_path / "data"

@@ -102,10 +102,7 @@ def test_constraints_exist_and_a_second_start_is_idempotent(
 
 # -- writes -------------------------------------------------------------------------------------
 def test_upsert_is_idempotent(neo4j_store: Neo4jStore, driver: neo4j.Driver) -> None:
-    batch = [
-        app(i, device=f"dfp-{i % 3}", phone=f"1380013{i % 4:04d}", employer="Acme Co., Ltd.")
-        for i in range(20)
-    ]
+    batch = [app(i, device=f"dfp-{i % 3}", phone=f"1380013{i % 4:04d}", employer="Acme Co., Ltd.") for i in range(20)]
     assert neo4j_store.upsert(batch) == 20
     before = neo4j_store.stats()
     assert neo4j_store.upsert(batch) == 0
@@ -175,9 +172,7 @@ def test_concurrent_overlapping_upserts_create_no_duplicates(
     stores = [Neo4jStore(neo4j_url, timeout=30.0) for _ in range(4)]
     try:
         with ThreadPoolExecutor(len(stores)) as pool:
-            created = list(
-                pool.map(lambda i: stores[i % len(stores)].upsert(batches[i]), range(len(batches)))
-            )
+            created = list(pool.map(lambda i: stores[i % len(stores)].upsert(batches[i]), range(len(batches))))
     finally:
         for s in stores:
             s.close()
@@ -209,9 +204,7 @@ def test_conflicting_application_id_writes_nothing(neo4j_store: Neo4jStore, driv
 
 
 def test_two_phone_spellings_are_one_phone_node(neo4j_store: Neo4jStore, driver: neo4j.Driver) -> None:
-    neo4j_store.upsert(
-        [app(1, phone="+86 138 0013 8000"), app(2, phone="13800138000"), app(3, phone="138-0013-8000")]
-    )
+    neo4j_store.upsert([app(1, phone="+86 138 0013 8000"), app(2, phone="13800138000"), app(3, phone="138-0013-8000")])
     assert count(driver, "MATCH (p:Phone) RETURN count(p)") == 1
     assert count(driver, "MATCH (:Phone)<-[r:GAVE_PHONE]-() RETURN count(r)") == 3
     phone = N.identifier("phone", "13800138000").node_id
@@ -259,9 +252,7 @@ def test_labels_on_known_and_never_seen_nodes(neo4j_store: Neo4jStore) -> None:
     assert unseen not in neo4j_store.labels()
 
 
-def test_rings_are_replaced_atomically_without_duplicates(
-    neo4j_store: Neo4jStore, driver: neo4j.Driver
-) -> None:
+def test_rings_are_replaced_atomically_without_duplicates(neo4j_store: Neo4jStore, driver: neo4j.Driver) -> None:
     apps = [app(i, device=f"dfp-{i // 3}") for i in range(9)]
     neo4j_store.upsert(apps)
     keys = sorted(a.applicant_key for a in apps)
@@ -282,10 +273,7 @@ def test_rings_are_replaced_atomically_without_duplicates(
     assert neo4j_store.ring_of(keys[0]) is None
     assert neo4j_store.ring_of(keys[7]) == ring_c
     assert count(driver, "MATCH (r:Ring) RETURN count(r)") == 2
-    assert (
-        count(driver, "MATCH ()-[m:MEMBER_OF {run_id: 'run-2'}]->(:Ring {ring_id: 'R-1'}) RETURN count(m)")
-        == 3
-    )
+    assert count(driver, "MATCH ()-[m:MEMBER_OF {run_id: 'run-2'}]->(:Ring {ring_id: 'R-1'}) RETURN count(m)") == 3
     assert neo4j_store.stats()["rings"] == 1
     neo4j_store.write_rings("run-3", T0 + 2, [])
     assert neo4j_store.rings() == []
@@ -321,9 +309,7 @@ def test_audit_log_is_an_append_only_sequence(neo4j_store: Neo4jStore, neo4j_url
     stores = [Neo4jStore(neo4j_url) for _ in range(3)]
     try:
         with ThreadPoolExecutor(6) as pool:
-            more = list(
-                pool.map(lambda i: stores[i % 3].append_audit(T0, "bot", "score", "x", {}), range(30))
-            )
+            more = list(pool.map(lambda i: stores[i % 3].append_audit(T0, "bot", "score", "x", {}), range(30)))
     finally:
         for s in stores:
             s.close()
@@ -476,9 +462,7 @@ def test_gds_components_equal_the_default_implementation(
     assert _graph_count(driver) == 0
 
 
-def test_louvain_splits_two_cliques_joined_by_one_identifier(
-    neo4j_store: Neo4jStore, driver: neo4j.Driver
-) -> None:
+def test_louvain_splits_two_cliques_joined_by_one_identifier(neo4j_store: Neo4jStore, driver: neo4j.Driver) -> None:
     # Applicants 0-5 share three devices pairwise-densely, 6-11 likewise, and one phone joins 5 and 6.
     apps = []
     for n in range(12):

@@ -46,8 +46,12 @@ def test_keyed_hash_depends_on_the_key_and_hides_the_value() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "value", "field"),
-    [("phone", "not a phone", "phone"), ("email", "no-at-sign", "email"), ("ip", "300.1.1.1", "device.ip"),
-     ("bank_account", "12", "bank_account.number")],
+    [
+        ("phone", "not a phone", "phone"),
+        ("email", "no-at-sign", "email"),
+        ("ip", "300.1.1.1", "device.ip"),
+        ("bank_account", "12", "bank_account.number"),
+    ],
 )
 def test_bad_identifiers_name_their_field(kind: str, value: str, field: str) -> None:
     with pytest.raises(InvalidInput) as err:
@@ -57,9 +61,13 @@ def test_bad_identifiers_name_their_field(kind: str, value: str, field: str) -> 
 
 def test_flat_row_round_trip_drops_protected_attributes() -> None:
     row = {
-        "application_id": "APP-1", "submitted_at": "2026-11-20T10:31:00+08:00",
-        "applicant.national_id": "110101199003077777", "applicant.name": "Li Wei",
-        "applicant.date_of_birth": "1990-03-07", "phone": "13800138000", "device.fingerprint": "",
+        "application_id": "APP-1",
+        "submitted_at": "2026-11-20T10:31:00+08:00",
+        "applicant.national_id": "110101199003077777",
+        "applicant.name": "Li Wei",
+        "applicant.date_of_birth": "1990-03-07",
+        "phone": "13800138000",
+        "device.fingerprint": "",
         "behaviour.form_fill_seconds": "41",
     }
     app = N.application(from_flat(row))
@@ -87,8 +95,10 @@ def test_email_case_never_splits_a_node(address: str) -> None:
         lower = N.identifier("email", address.lower())
     except InvalidInput:
         return
-    assert N.identifier("email", address.upper() if address.isascii() else address).key == lower.key or \
-        not address.isascii()
+    assert (
+        N.identifier("email", address.upper() if address.isascii() else address).key == lower.key
+        or not address.isascii()
+    )
 
 
 @given(st.emails())
@@ -106,11 +116,13 @@ def test_plain_email_fast_path_agrees_with_email_validator(address: str) -> None
     assert N.canonical("email", address)[0] == expected
 
 
-@given(st.one_of(
-    st.ip_addresses(v=4).map(str),
-    st.lists(st.integers(0, 999).map(str), min_size=4, max_size=4).map(".".join),
-    st.lists(st.sampled_from(["0", "00", "01", "255", "256", "7", "10"]), min_size=3, max_size=5).map(".".join),
-))
+@given(
+    st.one_of(
+        st.ip_addresses(v=4).map(str),
+        st.lists(st.integers(0, 999).map(str), min_size=4, max_size=4).map(".".join),
+        st.lists(st.sampled_from(["0", "00", "01", "255", "256", "7", "10"]), min_size=3, max_size=5).map(".".join),
+    )
+)
 def test_plain_ipv4_fast_path_agrees_with_ipaddress(text: str) -> None:
     import ipaddress
 

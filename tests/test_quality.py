@@ -97,8 +97,13 @@ def test_detection_floors_on_unseen_seeds(tmp_path: Path, n: int, seed: int) -> 
 def _node_ids(value: object) -> list[str]:
     if isinstance(value, str):
         kind = value.split(":", 1)[0]
-        return [value] if ":" in value and kind in {"applicant", "application", "device", "phone", "email",
-                                                     "employer", "address", "ip", "bank_account"} else []
+        return (
+            [value]
+            if ":" in value
+            and kind
+            in {"applicant", "application", "device", "phone", "email", "employer", "address", "ip", "bank_account"}
+            else []
+        )
     if isinstance(value, dict):
         return [n for v in value.values() for n in _node_ids(v)]
     if isinstance(value, list | tuple):

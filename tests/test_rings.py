@@ -69,16 +69,19 @@ def test_planted_ring_members_are_found_with_high_precision_and_recall(planted: 
     true_positives = len(detected & planted.ring_members)
     precision = true_positives / len(detected)
     recall = true_positives / len(planted.ring_members)
-    print(f"n={planted.n} seed={planted.seed}: precision {precision:.4f} recall {recall:.4f} "
-          f"({len(planted.store.rings())} rings, {len(detected)} members, {len(planted.ring_members)} planted)")
+    print(
+        f"n={planted.n} seed={planted.seed}: precision {precision:.4f} recall {recall:.4f} "
+        f"({len(planted.store.rings())} rings, {len(detected)} members, {len(planted.ring_members)} planted)"
+    )
     assert precision >= 0.95 and recall >= 0.95, (precision, recall)
 
 
 def test_benign_lookalikes_are_never_in_a_ring(planted: Planted) -> None:
     rings = planted.store.rings()
     assert all(len(r.members) >= 3 for r in rings)
-    benign = [(r.ring_id, planted.pattern[m]) for r in rings for m in r.members
-              if planted.pattern[m] in BENIGN_LOOKALIKES]
+    benign = [
+        (r.ring_id, planted.pattern[m]) for r in rings for m in r.members if planted.pattern[m] in BENIGN_LOOKALIKES
+    ]
     assert benign == []
 
 
@@ -89,7 +92,8 @@ def test_a_rerun_on_unchanged_data_changes_nothing(planted: Planted) -> None:
     after = planted.store.rings()
     assert after == before
     assert sorted((r.ring_id, r.members, r.score) for r in again.rings) == sorted(
-        (r.ring_id, r.members, r.score) for r in before)
+        (r.ring_id, r.members, r.score) for r in before
+    )
     ids = [r.ring_id for r in after]
     assert len(ids) == len(set(ids))
     members = [m for r in after for m in r.members]
@@ -133,9 +137,18 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _app(n: int, day: float, *, account_days: float = 0.05, fill: float = 25.0, edits: int = 0,
-         device: str | None = None, phone: str | None = None, address: str | None = None,
-         bank: str | None = None) -> NormalisedApplication:
+def _app(
+    n: int,
+    day: float,
+    *,
+    account_days: float = 0.05,
+    fill: float = 25.0,
+    edits: int = 0,
+    device: str | None = None,
+    phone: str | None = None,
+    address: str | None = None,
+    bank: str | None = None,
+) -> NormalisedApplication:
     """One application of person ``n`` on ``day``: own device and phone unless shared ones are given."""
     ts = CLOCK - 200 * DAY + day * DAY
     row: dict[str, Any] = {
@@ -203,9 +216,11 @@ def test_a_ring_that_loses_members_keeps_its_id() -> None:
 def test_splits_and_merges_are_recorded_in_the_lineage() -> None:
     store = EmbeddedStore("memory://")
     bridge = "6222020000000555"
-    store.upsert(_ring(range(1, 6), "dfp-left", "13900000011")
-                 + _ring(range(11, 16), "dfp-right", "13900000012", day=12.0)
-                 + [_app(1, 10.5, bank=bridge), _app(11, 12.5, bank=bridge)])
+    store.upsert(
+        _ring(range(1, 6), "dfp-left", "13900000011")
+        + _ring(range(11, 16), "dfp-right", "13900000012", day=12.0)
+        + [_app(1, 10.5, bank=bridge), _app(11, 12.5, bank=bridge)]
+    )
     detect_rings(store, clock=lambda: CLOCK)
     whole = _only(store)
     assert len(whole.members) == 10
@@ -231,8 +246,18 @@ def test_splits_and_merges_are_recorded_in_the_lineage() -> None:
 
 def test_households_kiosks_and_scripted_bursts_are_not_rings() -> None:
     store = EmbeddedStore("memory://")
-    household = [_app(n, 30.0 * i, account_days=400, fill=110, edits=3, phone="13900000021",
-                      address="Room 501, Building 3, 12 Renmin Road") for i, n in enumerate(range(21, 25))]
+    household = [
+        _app(
+            n,
+            30.0 * i,
+            account_days=400,
+            fill=110,
+            edits=3,
+            phone="13900000021",
+            address="Room 501, Building 3, 12 Renmin Road",
+        )
+        for i, n in enumerate(range(21, 25))
+    ]
     kiosk = [_app(n, 1.0 + n % 50, account_days=300, fill=90, edits=2, device="dfp-kiosk") for n in range(100, 140)]
     scripted = [_app(n, 5.0 + n * 0.001, account_days=0.01, fill=4, device="dfp-emulator") for n in range(41, 49)]
     store.upsert(household + kiosk + scripted)
@@ -316,8 +341,9 @@ def test_cli_detect_writes_rings_and_report_with_exit_codes(ring_db: str, tmp_pa
     assert runner.invoke(app, ["rings", "detect", "--out", str(out), "--max-ring-size", "2"]).exit_code == 2
 
 
-def test_cli_detect_exits_3_when_the_store_is_unavailable(ring_db: str, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_detect_exits_3_when_the_store_is_unavailable(
+    ring_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from api.cli import app
     from graph.errors import StoreUnavailable
 
@@ -356,12 +382,15 @@ def test_look_alikes_are_jaccard_over_specific_identifiers() -> None:
 
     store = EmbeddedStore("memory://")
     try:
-        store.upsert([
-            app("A1", "ann", ("device", "d1"), ("phone", "p1"), ("email", "e1")),
-            app("B1", "bob", ("device", "d1"), ("phone", "p1"), ("email", "e2")),  # same linking set: 1.0
-            app("C1", "cat", ("device", "d1"), ("phone", "p9")),                    # 1 shared: never listed
-            app("D1", "dan", ("employer", "big")), app("E1", "eve", ("employer", "big")),
-        ])
+        store.upsert(
+            [
+                app("A1", "ann", ("device", "d1"), ("phone", "p1"), ("email", "e1")),
+                app("B1", "bob", ("device", "d1"), ("phone", "p1"), ("email", "e2")),  # same linking set: 1.0
+                app("C1", "cat", ("device", "d1"), ("phone", "p9")),  # 1 shared: never listed
+                app("D1", "dan", ("employer", "big")),
+                app("E1", "eve", ("employer", "big")),
+            ]
+        )
         pairs = store.look_alikes(["device", "phone", "email"], 30, 0.4)
         # Only identifiers used by 2..30 applicants count: e1, e2 and p9 are nobody's link.
         assert [(p.first, p.second, p.shared, p.first_identifiers, p.second_identifiers) for p in pairs] == [

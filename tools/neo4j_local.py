@@ -314,12 +314,21 @@ def admin_import(import_dir: Path, home: Path, log_file: Path = IMPORT_LOG) -> f
     t0 = time.monotonic()
     with open(log_file, "wb") as log:
         # Paths in the manifest are relative to the import set.
-        done = subprocess.run(cmd, cwd=import_dir, env={**os.environ, "NEO4J_HOME": str(home)},
-                              stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, check=False)
+        done = subprocess.run(
+            cmd,
+            cwd=import_dir,
+            env={**os.environ, "NEO4J_HOME": str(home)},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
     text = log_file.read_text(errors="replace")
     if done.returncode != 0 or "IMPORT DONE" not in text:
-        raise Neo4jLocalError(f"neo4j-admin import failed (exit {done.returncode}).\n--- {log_file} (tail) ---\n"
-                              + "\n".join(text.splitlines()[-30:]))
+        raise Neo4jLocalError(
+            f"neo4j-admin import failed (exit {done.returncode}).\n--- {log_file} (tail) ---\n"
+            + "\n".join(text.splitlines()[-30:])
+        )
     seconds = time.monotonic() - t0
     summary = " ".join(line.strip() for line in text.splitlines() if re.match(r"\s+\d+ (nodes|relationships)$", line))
     _info(f"imported in {seconds:.1f}s: {summary}")
@@ -351,9 +360,7 @@ def launcher_command(
     ]
 
 
-def _start_locked(
-    port: int, data_dir: Path | None, timeout: float, keep: bool, copy_from: Path | None = None
-) -> str:
+def _start_locked(port: int, data_dir: Path | None, timeout: float, keep: bool, copy_from: Path | None = None) -> str:
     (STATE_DIR / ".gitignore").write_text("*\n")
 
     pid = _read_pid()
@@ -492,16 +499,22 @@ def start_private(
     waited for (READY line and open port) and returned; stop it with ``stop_private``."""
     java = _require_tool("java", "run the Neo4j launcher")
     with open(log_file, "wb") as log:
-        proc = subprocess.Popen(launcher_command(java, port, data_dir, copy_from, heap), stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            launcher_command(java, port, data_dir, copy_from, heap),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         if READY_RE.search(log_file.read_text(errors="replace")) and _port_open(port):
             return proc
         time.sleep(0.2)
     stop_private(proc, grace=15.0)
-    raise Neo4jLocalError(f"private Neo4j on port {port} did not start.\n--- {log_file} (tail) ---\n"
-                          + _log_tail(log_file=log_file))
+    raise Neo4jLocalError(
+        f"private Neo4j on port {port} did not start.\n--- {log_file} (tail) ---\n" + _log_tail(log_file=log_file)
+    )
 
 
 def stop_private(proc: subprocess.Popen[bytes], grace: float = DEFAULT_STOP_TIMEOUT) -> None:
@@ -559,8 +572,13 @@ def main(argv: list[str] | None = None) -> int:
     p_start.add_argument("--data", type=Path, default=None, help=f"data directory (default {DEFAULT_DATA_DIR})")
     p_start.add_argument("--timeout", type=float, default=DEFAULT_START_TIMEOUT, help="seconds to wait for ready")
     p_start.add_argument("--keep", action="store_true", help="do not wipe the data directory first")
-    p_start.add_argument("--import", dest="import_dir", type=Path, default=None,
-                         help="build the database offline from this import set first (ringsight load --neo4j-import)")
+    p_start.add_argument(
+        "--import",
+        dest="import_dir",
+        type=Path,
+        default=None,
+        help="build the database offline from this import set first (ringsight load --neo4j-import)",
+    )
 
     p_stop = sub.add_parser("stop", help="stop the running Neo4j")
     p_stop.add_argument("--timeout", type=float, default=DEFAULT_STOP_TIMEOUT, help="seconds before SIGKILL")
@@ -572,8 +590,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             build(force=args.force)
         elif args.command == "start":
-            print(start(port=args.port, data_dir=args.data, timeout=args.timeout, keep=args.keep,
-                        import_dir=args.import_dir), flush=True)
+            print(
+                start(
+                    port=args.port, data_dir=args.data, timeout=args.timeout, keep=args.keep, import_dir=args.import_dir
+                ),
+                flush=True,
+            )
         elif args.command == "stop":
             stop(timeout=args.timeout)
         elif args.command == "status":

@@ -48,9 +48,17 @@ class Assessing(DeskBase):
             return Assessment(result, stored=False)
         at = self.now()
         audit = AuditEntry(
-            at, actor, "score", app.node_id,
-            {"score": round(result.score, 6), "band": result.band, "action": result.action,
-             "model": result.model_version, "reasons": [r.code for r in result.reasons]},
+            at,
+            actor,
+            "score",
+            app.node_id,
+            {
+                "score": round(result.score, 6),
+                "band": result.band,
+                "action": result.action,
+                "model": result.model_version,
+                "reasons": [r.code for r in result.reasons],
+            },
         )
         # One write: the application, its decision and its audit event, with the check for
         # an id already stored inside the same transaction (concurrent re-sends store once).
@@ -66,8 +74,7 @@ class Assessing(DeskBase):
     def _replay(app: NormalisedApplication, decision: Decision) -> ScoreResult:
         """The first decision as it was given: its score, band, action and reasons."""
         reasons = [
-            Signal(r["code"], r["detector"], r["value"], r["strength"], r["contribution"], r["sentence"],
-                   r["evidence"])
+            Signal(r["code"], r["detector"], r["value"], r["strength"], r["contribution"], r["sentence"], r["evidence"])
             for r in decision.reasons
         ]
         return ScoreResult(

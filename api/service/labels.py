@@ -25,7 +25,10 @@ class Labelling(Monitoring):
         at = self.now()
         self.store.set_label(Label(node_id, status, actor, at, reason))
         self.store.append_audit(
-            at, actor, f"label:{status}", node_id,
+            at,
+            actor,
+            f"label:{status}",
+            node_id,
             {"reason": reason, "previous": previous.status if previous else None},
         )
         return self.monitor(self.affected_by([node_id]), trigger=f"label:{status}:{node_id}")
@@ -37,8 +40,9 @@ class Labelling(Monitoring):
         if not reason.strip():
             raise InvalidInput("reason", "a reason is required")
         self.store.remove_label(node_id)
-        self.store.append_audit(self.now(), actor, "label:removed", node_id,
-                                {"reason": reason, "previous": previous.status})
+        self.store.append_audit(
+            self.now(), actor, "label:removed", node_id, {"reason": reason, "previous": previous.status}
+        )
 
     def _require_node(self, node_id: str) -> None:
         kind, _, key = node_id.partition(":")
@@ -49,4 +53,3 @@ class Labelling(Monitoring):
             raise InvalidInput("node_id", "label the applicant or an identifier, not an application")
         elif not self.store.node_display([node_id]):
             raise NotFound("node", node_id)
-

@@ -97,12 +97,20 @@ class Monitoring(DeskBase):
                     trigger=trigger,
                     score=result.score,
                     previous_score=previous.score if previous else None,
-                    detail={"application_id": latest.application_id, "band": result.band,
-                            "previous_band": previous.band if previous else None,
-                            "reasons": [r.code for r in result.reasons]},
+                    detail={
+                        "application_id": latest.application_id,
+                        "band": result.band,
+                        "previous_band": previous.band if previous else None,
+                        "reasons": [r.code for r in result.reasons],
+                    },
                 )
                 self.store.add_alert(alert)
-                self.store.append_audit(now, "monitoring", f"alert:{alert.tier}", applicant_node(key),
-                                        {"alert_id": alert.alert_id, "trigger": trigger})
+                self.store.append_audit(
+                    now,
+                    "monitoring",
+                    f"alert:{alert.tier}",
+                    applicant_node(key),
+                    {"alert_id": alert.alert_id, "trigger": trigger},
+                )
                 alerts.append(alert)
         return alerts

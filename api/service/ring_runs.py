@@ -18,8 +18,14 @@ class RingRuns(DeskBase):
         # Imported here: the batch machinery (scipy, networkx) is not needed to score.
         from detectors.rings import RingParams, detect_rings
 
-        run = detect_rings(self.store, RingParams(max_ring_size=max_ring_size), self.scorer.config.params,
-                           clock=self.now)
-        self.store.append_audit(run.at, actor, "rings:run", run.run_id,
-                                {"rings": len(run.rings), "written": run.written, "critical": len(run.critical)})
+        run = detect_rings(
+            self.store, RingParams(max_ring_size=max_ring_size), self.scorer.config.params, clock=self.now
+        )
+        self.store.append_audit(
+            run.at,
+            actor,
+            "rings:run",
+            run.run_id,
+            {"rings": len(run.rings), "written": run.written, "critical": len(run.critical)},
+        )
         return run

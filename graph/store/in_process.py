@@ -29,7 +29,10 @@ def _users(links: Iterable[Link], kinds: Sequence[str], exclude: Sequence[str]) 
 
 
 def linked_components(
-    links: Iterable[Link], kinds: Sequence[str], max_identifier_applicants: int, min_size: int,
+    links: Iterable[Link],
+    kinds: Sequence[str],
+    max_identifier_applicants: int,
+    min_size: int,
     exclude: Sequence[str] = (),
 ) -> list[LinkedComponent]:
     """Connected components (scipy) of the applicant-identifier graph of specific identifiers."""
@@ -64,8 +67,12 @@ def linked_components(
 
 
 def look_alikes(
-    links: Iterable[Link], kinds: Sequence[str], max_identifier_applicants: int, min_similarity: float,
-    min_shared: int = 2, exclude: Sequence[str] = (),
+    links: Iterable[Link],
+    kinds: Sequence[str],
+    max_identifier_applicants: int,
+    min_similarity: float,
+    min_shared: int = 2,
+    exclude: Sequence[str] = (),
 ) -> list[LookAlike]:
     """Jaccard pairs over specific identifiers, counted pair by pair."""
     degree: dict[str, int] = {}

@@ -26,9 +26,7 @@ class GraphReader(ABC):
     def application(self, application_id: str) -> NormalisedApplication | None: ...
 
     @abstractmethod
-    def applicant_applications(
-        self, applicant_key: str, before: float | None = None
-    ) -> list[NormalisedApplication]:
+    def applicant_applications(self, applicant_key: str, before: float | None = None) -> list[NormalisedApplication]:
         """The applicant's applications (strictly before ``before``), oldest first."""
 
     @abstractmethod

@@ -20,7 +20,7 @@ PII_KEY = "actors-test-pii-key-0123456789"
 
 def _pieces(key: str, n: int = 4) -> set[str]:
     """Every run of ``n`` characters of the key."""
-    return {key[i:i + n] for i in range(len(key) - n + 1)}
+    return {key[i : i + n] for i in range(len(key) - n + 1)}
 
 
 def _key_material_in(text: str) -> set[str]:
@@ -32,8 +32,11 @@ def test_audit_labels_and_whoami_name_keys_without_key_material(make_client: Cal
     scorer, investigator, admin = ({"X-API-Key": k} for k in KEYS)
     answer = client.post("/v1/applications", json=EXAMPLE, headers=scorer).json()
     client.post("/v1/lookup", json={"kind": "phone", "value": EXAMPLE["phone"]}, headers=investigator)
-    client.post("/v1/labels", json={"node_id": answer["applicant_id"], "status": "confirmed_fraud",
-                                    "reason": "chargeback"}, headers=investigator)
+    client.post(
+        "/v1/labels",
+        json={"node_id": answer["applicant_id"], "status": "confirmed_fraud", "reason": "chargeback"},
+        headers=investigator,
+    )
     client.post(f"/v1/applicants/{answer['applicant_id']}/rescore", headers=investigator)
     events = client.get("/v1/audit", headers=admin).json()
     actors = {e["actor"] for e in events} - {"monitoring"}  # the desk's own re-scores

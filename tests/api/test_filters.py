@@ -41,8 +41,9 @@ def _two_labelled(client: TestClient) -> tuple[str, str]:
         body["applicant"]["national_id"] = f"11010119900307{n:04d}"
         ids.append(client.post("/v1/applications", json=body, headers=SCORER).json()["applicant_id"])
     for node, status in zip(ids, ("confirmed_fraud", "cleared"), strict=True):
-        r = client.post("/v1/labels", json={"node_id": node, "status": status, "reason": "case 7"},
-                        headers=INVESTIGATOR)
+        r = client.post(
+            "/v1/labels", json={"node_id": node, "status": status, "reason": "case 7"}, headers=INVESTIGATOR
+        )
         assert r.status_code == 200, r.text
     return ids[0], ids[1]
 
@@ -66,8 +67,11 @@ def test_alerts_filter_by_status(client: TestClient) -> None:
         first = client.post("/v1/applications", json=body, headers=SCORER).json()
         if n == 1:
             confirmed = first["applicant_id"]
-    client.post("/v1/labels", json={"node_id": confirmed, "status": "confirmed_fraud", "reason": "chargeback"},
-                headers=INVESTIGATOR)
+    client.post(
+        "/v1/labels",
+        json={"node_id": confirmed, "status": "confirmed_fraud", "reason": "chargeback"},
+        headers=INVESTIGATOR,
+    )
     open_alerts = client.get("/v1/alerts", params={"status": "open"}, headers=INVESTIGATOR).json()
     assert open_alerts and {a["status"] for a in open_alerts} == {"open"}
     alert_id = open_alerts[0]["alert_id"]
@@ -75,5 +79,6 @@ def test_alerts_filter_by_status(client: TestClient) -> None:
     assert r.status_code == 200 and r.json() == {"alert_id": alert_id, "status": "closed"}
     closed = client.get("/v1/alerts", params={"status": "closed"}, headers=INVESTIGATOR).json()
     assert [a["alert_id"] for a in closed] == [alert_id]
-    assert alert_id not in {a["alert_id"] for a in client.get("/v1/alerts", params={"status": "open"},
-                                                                headers=INVESTIGATOR).json()}
+    assert alert_id not in {
+        a["alert_id"] for a in client.get("/v1/alerts", params={"status": "open"}, headers=INVESTIGATOR).json()
+    }

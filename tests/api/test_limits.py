@@ -64,8 +64,9 @@ def test_the_limit_is_configurable(make_client: Callable[..., TestClient]) -> No
     assert small.post("/v1/applications", json=EXAMPLE, headers=SCORER).status_code == 200
     r = small.post("/v1/score", json={**EXAMPLE, "product": "x" * 5000}, headers=SCORER)
     assert r.status_code == 413 and r.json()["max_bytes"] == 4096
-    chunked = small.post("/v1/score", content=_chunks(5000, 1000),
-                         headers={**SCORER, "content-type": "application/json"})
+    chunked = small.post(
+        "/v1/score", content=_chunks(5000, 1000), headers={**SCORER, "content-type": "application/json"}
+    )
     assert chunked.status_code == 413
 
 
@@ -84,8 +85,10 @@ def _response_of(sock: socket.socket, deadline: float) -> bytes:
 def test_a_100_mb_unauthenticated_post_is_refused_unread(live_server: Server) -> None:
     before = live_server.rss_bytes()
     with socket.create_connection(("127.0.0.1", live_server.port), timeout=10) as sock:
-        sock.sendall(b"POST /v1/applications HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 104857600\r\n\r\n" + b"{" * 65536)
+        sock.sendall(
+            b"POST /v1/applications HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 104857600\r\n\r\n" + b"{" * 65536
+        )
         head = _response_of(sock, time.monotonic() + 10)
     assert head.startswith(b"HTTP/1.1 413"), head[:200]
     assert b"application/problem+json" in head
@@ -98,8 +101,10 @@ def test_a_100_mb_chunked_unauthenticated_post_is_cut_at_the_limit(live_server: 
     sent = 0
     head = b""
     with socket.create_connection(("127.0.0.1", live_server.port), timeout=10) as sock:
-        sock.sendall(b"POST /v1/applications HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                     b"Transfer-Encoding: chunked\r\n\r\n")
+        sock.sendall(
+            b"POST /v1/applications HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
         sock.setblocking(False)
         deadline = time.monotonic() + 30
         pending = b""
@@ -129,8 +134,10 @@ def test_a_small_declared_length_with_a_chunked_body_is_still_cut(live_server: S
     # Content-Length and Transfer-Encoding together: whatever frames the body, it is counted.
     chunk = b"10000\r\n" + b" " * 0x10000 + b"\r\n"
     with socket.create_connection(("127.0.0.1", live_server.port), timeout=10) as sock:
-        sock.sendall(b"POST /v1/score HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n")
+        sock.sendall(
+            b"POST /v1/score HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
         sent = 0
         try:
             while sent < 4 * MB:

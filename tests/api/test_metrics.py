@@ -11,14 +11,22 @@ from fastapi.testclient import TestClient
 from api.settings import Settings
 from tests.api.conftest import ADMIN, INVESTIGATOR
 
-PRODUCTION = {"environment": "production", "pii_key": "a-production-secret-of-32-chars!",
-              "api_keys": {"prod-admin-7f3a9c": "admin", "prod-investigator-2b8e": "investigator"}}
+PRODUCTION = {
+    "environment": "production",
+    "pii_key": "a-production-secret-of-32-chars!",
+    "api_keys": {"prod-admin-7f3a9c": "admin", "prod-investigator-2b8e": "investigator"},
+}
 
 
 @pytest.mark.parametrize(
     ("settings", "access"),
-    [({}, "open"), (PRODUCTION, "admin"), ({"metrics": "off"}, "off"), ({**PRODUCTION, "metrics": "open"}, "open"),
-     ({"metrics": "admin"}, "admin")],
+    [
+        ({}, "open"),
+        (PRODUCTION, "admin"),
+        ({"metrics": "off"}, "off"),
+        ({**PRODUCTION, "metrics": "open"}, "open"),
+        ({"metrics": "admin"}, "admin"),
+    ],
 )
 def test_metrics_access_follows_the_setting_and_the_environment(settings: dict[str, object], access: str) -> None:
     assert Settings(graph_url="memory://", **settings).metrics_access == access

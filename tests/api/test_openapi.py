@@ -56,8 +56,9 @@ def schema() -> dict[str, Any]:
 
 
 def _operations(schema: dict[str, Any]) -> dict[str, tuple[str, str, dict[str, Any]]]:
-    return {op["operationId"]: (method, path, op) for path, ops in schema["paths"].items()
-            for method, op in ops.items()}
+    return {
+        op["operationId"]: (method, path, op) for path, ops in schema["paths"].items() for method, op in ops.items()
+    }
 
 
 def test_every_route_has_its_stable_short_operation_id(schema: dict[str, Any]) -> None:
@@ -141,9 +142,22 @@ def _generate_client(url: str, out: Path) -> Path:
     config.write_text("post_hooks: []\n")
     package = out / "ringsight_client"
     done = subprocess.run(
-        [Path(sys.executable).parent / "openapi-python-client", "generate", "--url", f"{url}/openapi.json",
-         "--meta", "none", "--output-path", str(package), "--config", str(config), "--fail-on-warning"],
-        capture_output=True, text=True, timeout=120,
+        [
+            Path(sys.executable).parent / "openapi-python-client",
+            "generate",
+            "--url",
+            f"{url}/openapi.json",
+            "--meta",
+            "none",
+            "--output-path",
+            str(package),
+            "--config",
+            str(config),
+            "--fail-on-warning",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return package
@@ -164,8 +178,13 @@ def test_a_generated_client_scores_and_stores_an_application(live_server: Server
         importlib.import_module("ringsight_client.api.investigation.get_application")
 
         def client(key: str) -> Any:
-            return client_module.AuthenticatedClient(base_url=live_server.url, token=key, prefix="",
-                                                     auth_header_name="X-API-Key", raise_on_unexpected_status=True)
+            return client_module.AuthenticatedClient(
+                base_url=live_server.url,
+                token=key,
+                prefix="",
+                auth_header_name="X-API-Key",
+                raise_on_unexpected_status=True,
+            )
 
         body = copy.deepcopy(EXAMPLE)
         body["application_id"] = "APP-GENERATED-1"

@@ -14,8 +14,11 @@ from tests.api.conftest import ADMIN, SCORER
 JSON = {"content-type": "application/json"}
 
 
-@pytest.mark.parametrize("body", [b'{"application_id": ', b'{"a": 1,}', b"\xff\xfe{}", b'{"a": "\xc3"}'],
-                         ids=["truncated", "trailing-comma", "utf-16-bom", "bad-utf-8"])
+@pytest.mark.parametrize(
+    "body",
+    [b'{"application_id": ', b'{"a": 1,}', b"\xff\xfe{}", b'{"a": "\xc3"}'],
+    ids=["truncated", "trailing-comma", "utf-16-bom", "bad-utf-8"],
+)
 def test_a_body_that_is_not_json_is_a_422_on_the_body(client: TestClient, body: bytes) -> None:
     r = client.post("/v1/applications", content=body, headers={**SCORER, **JSON})
     assert r.status_code == 422, r.text
@@ -23,8 +26,10 @@ def test_a_body_that_is_not_json_is_a_422_on_the_body(client: TestClient, body: 
     assert r.json()["field"] == "body" and [e["field"] for e in r.json()["errors"]] == ["body"]
 
 
-@pytest.mark.parametrize(("path", "allowed"), [("/v1/labels", "GET, POST"), ("/v1/rings/runs", "POST"),
-                                               ("/v1/rings/R-1", "GET"), ("/v1/alerts/AL-1", "POST")])
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [("/v1/labels", "GET, POST"), ("/v1/rings/runs", "POST"), ("/v1/rings/R-1", "GET"), ("/v1/alerts/AL-1", "POST")],
+)
 def test_a_405_names_every_documented_method(client: TestClient, path: str, allowed: str) -> None:
     r = client.delete(path, headers=ADMIN)
     assert r.status_code == 405
@@ -35,6 +40,7 @@ def test_a_405_names_every_documented_method(client: TestClient, path: str, allo
 def test_an_unexpected_error_is_a_500_problem(monkeypatch: pytest.MonkeyPatch) -> None:
     app = create_app(Settings(graph_url="memory://"), EmbeddedStore("memory://"))
     with TestClient(app, raise_server_exceptions=False) as client:
+
         def broken() -> dict[str, int]:
             raise RuntimeError("disk on fire")
 

@@ -25,17 +25,41 @@ OUTSIDE_API = {
 def test_schemathesis_finds_nothing_on_any_route(live_server: Server, tmp_path: Path) -> None:
     report = tmp_path / "schemathesis.json"
     done = subprocess.run(
-        [Path(sys.executable).parent / "schemathesis", "--config-file", str(HERE / "schemathesis.toml"), "run",
-         f"{live_server.url}/openapi.json", "--checks", "all", "--header", f"X-API-Key: {ADMIN['X-API-Key']}",
-         "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1", "--request-timeout", "10",
-         "--report", "json", "--report-json-path", str(report)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        [
+            Path(sys.executable).parent / "schemathesis",
+            "--config-file",
+            str(HERE / "schemathesis.toml"),
+            "run",
+            f"{live_server.url}/openapi.json",
+            "--checks",
+            "all",
+            "--header",
+            f"X-API-Key: {ADMIN['X-API-Key']}",
+            "--max-examples",
+            str(MAX_EXAMPLES),
+            "--seed",
+            str(SEED),
+            "--workers",
+            "1",
+            "--request-timeout",
+            "10",
+            "--report",
+            "json",
+            "--report-json-path",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert report.exists(), done.stdout[-4000:] + done.stderr[-2000:]
     result = json.loads(report.read_text())
     found = {(f["code"], op): f["title"] for f in result["failures"] for op in f["operations"]}
-    print(f"schemathesis: {result['operations']['tested']} operations, {result['test_cases']['generated']} cases, "
-          f"{len(found)} failures ({sorted(found)}), {len(result['errors'])} errors")
+    print(
+        f"schemathesis: {result['operations']['tested']} operations, {result['test_cases']['generated']} cases, "
+        f"{len(found)} failures ({sorted(found)}), {len(result['errors'])} errors"
+    )
     assert result["operations"]["tested"] == result["operations"]["total"] == 23
     assert result["errors"] == [], done.stdout[-6000:]
     unexpected = {key: title for key, title in found.items() if key not in OUTSIDE_API}

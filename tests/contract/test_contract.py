@@ -95,14 +95,16 @@ def test_a_failed_write_leaves_nothing_and_later_writes_survive_a_restart(
 def _graph(store: GraphStore) -> None:
     """A subject's neighbourhood to four hops, with a hub at hop 3, labels, and a later
     application that no snapshot as of T0 may see."""
-    store.upsert([
-        app("S0", "ss", T0 - 40 * DAY, "device:own", "phone:old", amount=100.0),
-        app("A1", "aa", T0 - 2 * DAY, "device:own", "email:a1"),
-        app("B1", "bb", T0 - 20 * DAY, "email:a1", "phone:b1"),
-        app("C1", "cc", T0 - DAY, "phone:old", "employer:big"),
-        *(app(f"H{n}", f"h{n:02d}", T0 - n * 3600, "employer:big") for n in range(35)),
-        app("LATE", "ll", T0 + DAY, "device:own"),
-    ])
+    store.upsert(
+        [
+            app("S0", "ss", T0 - 40 * DAY, "device:own", "phone:old", amount=100.0),
+            app("A1", "aa", T0 - 2 * DAY, "device:own", "email:a1"),
+            app("B1", "bb", T0 - 20 * DAY, "email:a1", "phone:b1"),
+            app("C1", "cc", T0 - DAY, "phone:old", "employer:big"),
+            *(app(f"H{n}", f"h{n:02d}", T0 - n * 3600, "employer:big") for n in range(35)),
+            app("LATE", "ll", T0 + DAY, "device:own"),
+        ]
+    )
     store.set_label(Label("applicant:" + "bb" * 12, "confirmed_fraud", "analyst", T0, "ID theft"))
     store.set_label(Label("employer:big", "allow_listed", "analyst", T0, "employer"))
     store.set_label(Label("phone:new", "confirmed_fraud", "import", T0, "bad-actor list"))

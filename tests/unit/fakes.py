@@ -117,15 +117,24 @@ class FakeStore(GraphStore):
         self._call("identifier_usage")
         out: dict[str, IdentifierUsage] = {}
         for nid in dict.fromkeys(node_ids):
-            uses = [(a.ts, a.applicant_key, i.display) for a in self._before(as_of) for i in a.identifiers
-                    if i.node_id == nid]
+            uses = [
+                (a.ts, a.applicant_key, i.display)
+                for a in self._before(as_of)
+                for i in a.identifiers
+                if i.node_id == nid
+            ]
             if not uses:
                 continue
             people = sorted({who for _, who, _ in uses})
             out[nid] = IdentifierUsage(
-                node_id=nid, applicants=len(people), applications=len(uses), first_ts=uses[0][0],
-                last_ts=uses[-1][0], recent=tuple(sorted((t, w) for t, w, _ in uses if t >= as_of - window)),
-                members=tuple(people) if len(people) <= hub_limit else (), display=uses[0][2],
+                node_id=nid,
+                applicants=len(people),
+                applications=len(uses),
+                first_ts=uses[0][0],
+                last_ts=uses[-1][0],
+                recent=tuple(sorted((t, w) for t, w, _ in uses if t >= as_of - window)),
+                members=tuple(people) if len(people) <= hub_limit else (),
+                display=uses[0][2],
             )
         return out
 
@@ -160,8 +169,12 @@ class FakeStore(GraphStore):
 
     def stats(self) -> dict[str, int]:
         self._call("stats")
-        return {"applications": len(self.apps), "applicants": len({a.applicant_key for a in self.apps.values()}),
-                "labels": len(self.label_book), "rings": len(self.ring_book)}
+        return {
+            "applications": len(self.apps),
+            "applicants": len({a.applicant_key for a in self.apps.values()}),
+            "labels": len(self.label_book),
+            "rings": len(self.ring_book),
+        }
 
     # -- writer ------------------------------------------------------------------------
     def _check(self, app: NormalisedApplication) -> bool:
@@ -183,8 +196,9 @@ class FakeStore(GraphStore):
 
             raise StoreUnavailable("fake: writes are failing")
         if not self._check(app):
-            first = [d for d in self.decision_log if d.application_id == app.application_id
-                     and d.trigger == decision.trigger]
+            first = [
+                d for d in self.decision_log if d.application_id == app.application_id and d.trigger == decision.trigger
+            ]
             return Recorded(False, first[0] if first else None)
         self.apps[app.application_id] = app
         self.decision_log.append(decision)
@@ -263,11 +277,16 @@ class FakeStore(GraphStore):
         return in_process.linked_components(self.links(), kinds, max_identifier_applicants, min_size, exclude)
 
     def look_alikes(
-        self, kinds: Sequence[str], max_identifier_applicants: int, min_similarity: float, min_shared: int = 2,
+        self,
+        kinds: Sequence[str],
+        max_identifier_applicants: int,
+        min_similarity: float,
+        min_shared: int = 2,
         exclude: Sequence[str] = (),
     ) -> list[LookAlike]:
-        return in_process.look_alikes(self.links(), kinds, max_identifier_applicants, min_similarity, min_shared,
-                                      exclude)
+        return in_process.look_alikes(
+            self.links(), kinds, max_identifier_applicants, min_similarity, min_shared, exclude
+        )
 
     def split_communities(
         self, component: LinkedComponent, max_identifier_applicants: int, seed: int = 42

@@ -129,5 +129,8 @@ def test_removing_a_label_is_audited(desk: FraudDesk, store: FakeStore) -> None:
     desk.remove_label(node, "senior:sam", "appeal upheld")
     assert node not in store.label_book
     last = store.audit_log[-1]
-    assert (last.action, last.actor, last.detail) == ("label:removed", "senior:sam",
-                                                      {"reason": "appeal upheld", "previous": "confirmed_fraud"})
+    assert (last.action, last.actor, last.detail) == (
+        "label:removed",
+        "senior:sam",
+        {"reason": "appeal upheld", "previous": "confirmed_fraud"},
+    )

@@ -126,10 +126,10 @@ def test_a_burst_on_a_new_device_is_faster_than_a_kiosk_at_its_usual_pace() -> N
 
 def test_bot_filling_young_accounts_and_unknown_telemetry() -> None:
     store = FakeStore()
-    bot = observe(application_behaviour, store, app("S1", "ss", T0, form_fill_seconds=3.0,
-                                                    account_created_ts=T0 - 600))
-    human = observe(application_behaviour, store, app("S2", "tt", T0, form_fill_seconds=300.0,
-                                                      account_created_ts=T0 - 400 * DAY))
+    bot = observe(application_behaviour, store, app("S1", "ss", T0, form_fill_seconds=3.0, account_created_ts=T0 - 600))
+    human = observe(
+        application_behaviour, store, app("S2", "tt", T0, form_fill_seconds=300.0, account_created_ts=T0 - 400 * DAY)
+    )
     unknown = observe(application_behaviour, store, app("S3", "uu", T0))
     assert bot["bot_form_fill"].value > human["bot_form_fill"].value
     assert bot["young_account"].value > human["young_account"].value

@@ -99,7 +99,6 @@ RETURN kind + ':' + i.key AS id, collect(DISTINCT r.applicant) AS people
 """
 
 
-
 class GdsWork:
     """The GDS client on a store's driver, created on first use."""
 
@@ -163,8 +162,11 @@ class GdsWork:
     @staticmethod
     def _link_selection(kinds: Sequence[str], max_applicants: int, exclude: Sequence[str]) -> dict[str, Any]:
         """Parameters of the specific-identifier projections (same rules as the default)."""
-        return {"kinds": [k for k in kinds if k in LABEL_OF_KIND], "exclude": by_kind(exclude),
-                "max_applicants": max_applicants}
+        return {
+            "kinds": [k for k in kinds if k in LABEL_OF_KIND],
+            "exclude": by_kind(exclude),
+            "max_applicants": max_applicants,
+        }
 
     def linked_components(
         self, kinds: Sequence[str], max_identifier_applicants: int, min_size: int, exclude: Sequence[str] = ()
@@ -205,8 +207,12 @@ class GdsWork:
             top_k = max(1, max_identifier_applicants * len(LABEL_OF_KIND))
             pairs = gds.run_cypher(
                 Q_SIMILAR,
-                {"graph_name": graph_name, "min_similarity": float(min_similarity),
-                 "min_shared": int(min_shared), "top_k": top_k},
+                {
+                    "graph_name": graph_name,
+                    "min_similarity": float(min_similarity),
+                    "min_shared": int(min_shared),
+                    "top_k": top_k,
+                },
             )
             counted = gds.run_cypher(Q_DEGREE, {"graph_name": graph_name})
             degree = {str(key): int(n) for key, n in counted.itertuples(index=False)}

@@ -252,8 +252,10 @@ class ImportSet:
 def read_manifest(folder: Path) -> dict[str, Any]:
     path = folder / MANIFEST
     if not path.exists():
-        raise InvalidInput("import", f"{folder} is not an import set (no {MANIFEST}; write one with "
-                                     "`ringsight load ... --neo4j-import DIR`)")
+        raise InvalidInput(
+            "import",
+            f"{folder} is not an import set (no {MANIFEST}; write one with `ringsight load ... --neo4j-import DIR`)",
+        )
     manifest: dict[str, Any] = json.loads(path.read_text())
     if manifest.get("format") != FORMAT_VERSION:
         raise InvalidInput("import", f"{path} has format {manifest.get('format')!r}, expected {FORMAT_VERSION}")

@@ -30,8 +30,7 @@ INDEXED: tuple[tuple[str, str], ...] = (
 )
 SCHEMA: tuple[str, ...] = (
     *(
-        f"CREATE CONSTRAINT ringsight_{label.lower()}_{prop} IF NOT EXISTS "
-        f"FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE"
+        f"CREATE CONSTRAINT ringsight_{label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE"
         for label, prop in UNIQUE
     ),
     *(
@@ -190,8 +189,9 @@ CALL (hop1) {{
            collect(CASE WHEN r.ts >= $since THEN [r.ts, r.applicant] END) AS recent
   }}
   WITH i, applications, first_ts, last_ts, people, recent WHERE applications > 0
-  RETURN collect({USAGE_ROW.format(n="i", count="size(people)",
-                                    members="CASE WHEN size(people) <= $limit THEN people ELSE [] END")}) AS usage
+  RETURN collect({
+    USAGE_ROW.format(n="i", count="size(people)", members="CASE WHEN size(people) <= $limit THEN people ELSE [] END")
+}) AS usage
 }}
 WITH hop1, usage,
      [w IN reduce(acc = [], u IN usage | acc + u[7]) WHERE w <> $key] AS hop2
@@ -242,9 +242,7 @@ CALL () {{
 RETURN [x IN hop1 | [labels(x)[0], x.key]] AS hop1, usage, neighbours, far, labels, history
 """
 
-Q_APPLICANTS_EXIST = (
-    "UNWIND $keys AS k MATCH (a:Applicant {key: k}) USING INDEX a:Applicant(key) RETURN a.key AS key"
-)
+Q_APPLICANTS_EXIST = "UNWIND $keys AS k MATCH (a:Applicant {key: k}) USING INDEX a:Applicant(key) RETURN a.key AS key"
 
 Q_DISPLAY = f"""
 CALL () {{
@@ -331,9 +329,7 @@ RETURN who, kind + ':' + i.key AS id, first_ts, last_ts
 Q_STATS = (
     "CALL () { MATCH (n:Application) RETURN count(n) AS applications } "
     "CALL () { MATCH (n:Applicant) RETURN count(n) AS applicants } "
-    + " ".join(
-        f"CALL () {{ MATCH (n:{label}) RETURN count(n) AS {kind} }}" for kind, label in LABEL_OF_KIND.items()
-    )
+    + " ".join(f"CALL () {{ MATCH (n:{label}) RETURN count(n) AS {kind} }}" for kind, label in LABEL_OF_KIND.items())
     + " CALL () { MATCH (n:Label) RETURN count(n) AS labels } "
     "CALL () { MATCH (r:Ring {active: true}) RETURN count(r) AS rings } "
     "RETURN applications, applicants, " + ", ".join(IDENTIFIER_KINDS) + ", labels, rings"
@@ -418,8 +414,7 @@ RETURN {ALERT_FIELDS} ORDER BY a.at DESC, a.alert_id LIMIT $limit
 """
 
 Q_SET_ALERT_STATUS = (
-    "MATCH (a:Alert {alert_id: $alert_id}) USING INDEX a:Alert(alert_id) "
-    "SET a.status = $status RETURN count(a) AS n"
+    "MATCH (a:Alert {alert_id: $alert_id}) USING INDEX a:Alert(alert_id) SET a.status = $status RETURN count(a) AS n"
 )
 
 Q_APPEND_AUDIT = """

@@ -81,8 +81,14 @@ def usage_rows(rows: list[list[Any]]) -> dict[str, IdentifierUsage]:
     for label, key, display, applications, first_ts, last_ts, applicants, members, recent in rows:
         nid = f"{KIND_OF_LABEL[label]}:{key}"
         out[nid] = IdentifierUsage(
-            node_id=nid, applicants=applicants, applications=applications, first_ts=first_ts, last_ts=last_ts,
-            recent=tuple(sorted((ts, who) for ts, who in recent)), members=tuple(sorted(members)), display=display,
+            node_id=nid,
+            applicants=applicants,
+            applications=applications,
+            first_ts=first_ts,
+            last_ts=last_ts,
+            recent=tuple(sorted((ts, who) for ts, who in recent)),
+            members=tuple(sorted(members)),
+            display=display,
         )
     return out
 
@@ -95,9 +101,16 @@ def new_seq() -> int:
 
 
 def decision_params(d: Decision) -> dict[str, Any]:
-    return {"application_id": d.application_id, "at": d.at, "score": d.score, "band": d.band,
-            "action": d.action, "reasons": json.dumps(d.reasons), "model_version": d.model_version,
-            "trigger": d.trigger}
+    return {
+        "application_id": d.application_id,
+        "at": d.at,
+        "score": d.score,
+        "band": d.band,
+        "action": d.action,
+        "reasons": json.dumps(d.reasons),
+        "model_version": d.model_version,
+        "trigger": d.trigger,
+    }
 
 
 def audit_params(e: AuditEntry) -> dict[str, Any]:
@@ -106,7 +119,15 @@ def audit_params(e: AuditEntry) -> dict[str, Any]:
 
 def read_decisions(tx: neo4j.ManagedTransaction | neo4j.Transaction, application_id: str) -> list[Decision]:
     return [
-        Decision(r["application_id"], r["at"], r["score"], r["band"], r["action"], json.loads(r["reasons"]),
-                 r["model_version"], r["trigger"])
+        Decision(
+            r["application_id"],
+            r["at"],
+            r["score"],
+            r["band"],
+            r["action"],
+            json.loads(r["reasons"]),
+            r["model_version"],
+            r["trigger"],
+        )
         for r in tx.run(Q_DECISIONS, application_id=application_id)
     ]

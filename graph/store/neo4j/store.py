@@ -187,9 +187,11 @@ class Neo4jStore(GraphStore):
         inside its deadline. The writes run on a made-up application in a transaction that
         is rolled back, so their plans are cached (per query text) and nothing is written."""
         probe = NormalisedApplication(
-            "ringsight-plan-probe", 0.0, "0" * 24, "", tuple(
-                Identifier(kind, "0" * 24, "") for kind in IDENTIFIER_KINDS
-            ),
+            "ringsight-plan-probe",
+            0.0,
+            "0" * 24,
+            "",
+            tuple(Identifier(kind, "0" * 24, "") for kind in IDENTIFIER_KINDS),
         )
         decision = Decision(probe.application_id, 0.0, 0.0, "low", "approve", [], "plan")
         audit = AuditEntry(0.0, "ringsight", "plan", probe.node_id, {})
@@ -197,8 +199,10 @@ class Neo4jStore(GraphStore):
         # JVM warms it up. A failure leaves the schema "not ready", so readiness stays 503 and
         # the next ping tries again.
         for _ in range(3):
-            session.run(neo4j.Query(q.Q_SNAPSHOT, timeout=max(60.0, self._timeout)),
-                        self._snapshot_params(probe, 0.0, HUB_LIMIT)).consume()
+            session.run(
+                neo4j.Query(q.Q_SNAPSHOT, timeout=max(60.0, self._timeout)),
+                self._snapshot_params(probe, 0.0, HUB_LIMIT),
+            ).consume()
             with session.begin_transaction(timeout=max(60.0, self._timeout)) as tx:
                 batch = {probe.application_id: probe}
                 self._create_applications(tx, batch, {probe.application_id: create_row(probe)})
@@ -219,16 +223,12 @@ class Neo4jStore(GraphStore):
             )
         return self._driver.session(database=self._database, default_access_mode=mode)
 
-    def _read(
-        self, what: str, work: Callable[[neo4j.ManagedTransaction], T], timeout: float | None = None
-    ) -> T:
+    def _read(self, what: str, work: Callable[[neo4j.ManagedTransaction], T], timeout: float | None = None) -> T:
         self._ensure_schema()
         with Outage(what), self._session(neo4j.READ_ACCESS) as session:
             return session.execute_read(neo4j.unit_of_work(timeout=timeout or self._timeout)(work))
 
-    def _write(
-        self, what: str, work: Callable[[neo4j.ManagedTransaction], T], timeout: float | None = None
-    ) -> T:
+    def _write(self, what: str, work: Callable[[neo4j.ManagedTransaction], T], timeout: float | None = None) -> T:
         self._ensure_schema()
         with Outage(what), self._session(neo4j.WRITE_ACCESS) as session:
             return session.execute_write(neo4j.unit_of_work(timeout=timeout or self._timeout)(work))
@@ -293,7 +293,8 @@ class Neo4jStore(GraphStore):
 
     @staticmethod
     def _create_applications(
-        tx: neo4j.ManagedTransaction | neo4j.Transaction, batch: dict[str, NormalisedApplication],
+        tx: neo4j.ManagedTransaction | neo4j.Transaction,
+        batch: dict[str, NormalisedApplication],
         rows: dict[str, list[Any]],
     ) -> list[str]:
         """Create the applications of ``batch`` not stored yet (inside the caller's
@@ -338,12 +339,8 @@ class Neo4jStore(GraphStore):
         records = self._fetch("application", q.Q_APPLICATION, id=application_id)
         return application_of(records[0]["app"], records[0]["idents"]) if records else None
 
-    def applicant_applications(
-        self, applicant_key: str, before: float | None = None
-    ) -> list[NormalisedApplication]:
-        records = self._fetch(
-            "applicant_applications", q.Q_APPLICANT_APPLICATIONS, key=applicant_key, before=before
-        )
+    def applicant_applications(self, applicant_key: str, before: float | None = None) -> list[NormalisedApplication]:
+        records = self._fetch("applicant_applications", q.Q_APPLICANT_APPLICATIONS, key=applicant_key, before=before)
         return [application_of(r["app"], r["idents"]) for r in records]
 
     def applicants_below(self, bound: str) -> list[str]:
@@ -359,9 +356,7 @@ class Neo4jStore(GraphStore):
                 out.setdefault(r["key"], []).append(application_of(r["app"], r["idents"]))
         return out
 
-    def applicant_identifiers(
-        self, applicant_keys: Sequence[str], as_of: float
-    ) -> dict[str, tuple[str, ...]]:
+    def applicant_identifiers(self, applicant_keys: Sequence[str], as_of: float) -> dict[str, tuple[str, ...]]:
         if not applicant_keys:
             return {}
         records = self._fetch(
@@ -371,8 +366,7 @@ class Neo4jStore(GraphStore):
             as_of=as_of,
         )
         found = {
-            r["key"]: tuple(sorted({f"{KIND_OF_RELATIONSHIP[rel]}:{key}" for rel, key in r["used"]}))
-            for r in records
+            r["key"]: tuple(sorted({f"{KIND_OF_RELATIONSHIP[rel]}:{key}" for rel, key in r["used"]})) for r in records
         }
         return {k: found[k] for k in applicant_keys if found.get(k)}
 
@@ -412,8 +406,7 @@ class Neo4jStore(GraphStore):
         identifiers = tuple(sorted(set(own).union(f"{KIND_OF_LABEL[lab]}:{key}" for lab, key in record["hop1"])))
         usage = usage_rows(record["usage"])
         neighbours = {
-            who: tuple(sorted(f"{KIND_OF_LABEL[lab]}:{key}" for lab, key in used))
-            for who, used in record["neighbours"]
+            who: tuple(sorted(f"{KIND_OF_LABEL[lab]}:{key}" for lab, key in used)) for who, used in record["neighbours"]
         }
         labels = {r[0]: Label(*r) for r in record["labels"]}
         return ScoringSnapshot(
@@ -430,9 +423,17 @@ class Neo4jStore(GraphStore):
     @staticmethod
     def _snapshot_params(app: NormalisedApplication, as_of: float, hub_limit: int) -> dict[str, Any]:
         own = sorted({i.node_id for i in app.identifiers})
-        return {"key": app.applicant_key, "own": q.by_kind(own), "own_ids": own, "as_of": as_of,
-                "since": as_of - USAGE_WINDOW, "limit": hub_limit, "over": hub_limit + 1,
-                "application_id": app.application_id, "kinds": KIND_OF_LABEL}
+        return {
+            "key": app.applicant_key,
+            "own": q.by_kind(own),
+            "own_ids": own,
+            "as_of": as_of,
+            "since": as_of - USAGE_WINDOW,
+            "limit": hub_limit,
+            "over": hub_limit + 1,
+            "application_id": app.application_id,
+            "kinds": KIND_OF_LABEL,
+        }
 
     def applicants_exist(self, applicant_keys: Sequence[str]) -> set[str]:
         if not applicant_keys:
@@ -521,9 +522,7 @@ class Neo4jStore(GraphStore):
             if applicants:
                 spans: dict[str, dict[str, float]] = {applicant_node(k): {} for k in applicants}
                 for r in tx.run(q.Q_EXPAND_APPLICANTS, keys=applicants):
-                    spans[applicant_node(r["key"])][f"{KIND_OF_RELATIONSHIP[r['rel']]}:{r['ident']}"] = r[
-                        "first_ts"
-                    ]
+                    spans[applicant_node(r["key"])][f"{KIND_OF_RELATIONSHIP[r['rel']]}:{r['ident']}"] = r["first_ts"]
                 for nid, used in spans.items():
                     adjacency[nid] = sorted(used.items())
             if identifiers:
@@ -582,9 +581,7 @@ class Neo4jStore(GraphStore):
             return {}
         else:
             records = self._fetch("labels", q.Q_LABELS, ids=list(dict.fromkeys(node_ids)))
-        found = {
-            r["node_id"]: Label(r["node_id"], r["status"], r["by"], r["at"], r["reason"]) for r in records
-        }
+        found = {r["node_id"]: Label(r["node_id"], r["status"], r["by"], r["at"], r["reason"]) for r in records}
         if node_ids is None:
             return found
         return {n: found[n] for n in node_ids if n in found}
@@ -664,7 +661,8 @@ class Neo4jStore(GraphStore):
     def record_decision(self, decision: Decision) -> None:
         params = decision_params(decision)
         self._write_settled(
-            "record_decision", lambda tx: tx.run(q.Q_RECORD_DECISION, seq=new_seq(), **params).consume(),
+            "record_decision",
+            lambda tx: tx.run(q.Q_RECORD_DECISION, seq=new_seq(), **params).consume(),
             self._timeout,
         )
 
