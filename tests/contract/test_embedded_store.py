@@ -677,3 +677,26 @@ def test_memory_stores_leave_no_files(tmp_path: Path, monkeypatch: pytest.Monkey
     store.upsert([_app("M1", _hexkey(1), 1.0, f"device:{_hexkey(2)}")])
     store.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_database_with_missing_rows_is_refused_not_misread(tmp_path: Path) -> None:
+    url = _saved(tmp_path, "gap.db", [_app(f"G{i}", _hexkey(i), float(i), f"device:{_hexkey(i)}") for i in range(50)])
+    db = sqlite3.connect(tmp_path / "gap.db")
+    db.execute("DELETE FROM applications WHERE id = 20")
+    db.commit()
+    db.close()
+    shutil.rmtree(index_dir(str(tmp_path / "gap.db")))
+    with pytest.raises(StoreUnavailable, match="inconsistent"):
+        EmbeddedStore(url)
+    assert (
+        subprocess.run(  # the refused open released its lock
+            [
+                sys.executable,
+                "-c",
+                "import fcntl, sys; fcntl.flock(open(sys.argv[1], 'a'), fcntl.LOCK_EX | fcntl.LOCK_NB)",
+                str(tmp_path / "gap.db.lock"),
+            ],
+            check=False,
+        ).returncode
+        == 0
+    )

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from graph.errors import StoreUnavailable
 from graph.memory import collector_paused
 from graph.store.embedded import persist, rows
 from graph.store.embedded.index import GraphIndex
@@ -102,6 +103,7 @@ def open_index(db: sqlite3.Connection, path: str | None, identity: str) -> tuple
     if path is None:
         index = build(db)
         return index, Opened("built", index.rows, time.perf_counter() - started)
+    reason: str
     try:
         manifest, arrays = persist.load(persist.index_dir(path), identity)
         index = GraphIndex.restore(arrays, manifest["meta"])
@@ -112,7 +114,10 @@ def open_index(db: sqlite3.Connection, path: str | None, identity: str) -> tuple
         return index, opened
     except (IndexUnusable, ValueError, KeyError, TypeError) as exc:
         reason = str(exc)
-    index = build(db)
+    try:
+        index = build(db)
+    except ValueError as exc:
+        raise StoreUnavailable(f"the database at {path} is inconsistent: {exc}") from exc
     opened = Opened("rebuilt", index.rows, time.perf_counter() - started, reason)
     log.info("embedded index rebuilt in %.2f s (%s)", opened.seconds, reason)
     return index, opened
