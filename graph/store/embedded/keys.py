@@ -172,29 +172,27 @@ class KeyTable:
         self.displays = Displays()
         self.kind_counts = [0] * 256
         self.kind_first: dict[int, int] = {}
-        self._views: tuple[memoryview, memoryview, memoryview, memoryview, memoryview] | None = None
+        self._sorted_views: tuple[memoryview, memoryview, memoryview] | None = None
+        self._id_views: tuple[memoryview, memoryview] | None = None
 
     @property
     def n(self) -> int:
         return self._keys.n
 
     def _lookup_views(self) -> tuple[memoryview, memoryview, memoryview, memoryview, memoryview]:
-        """(prefixes, order, key bytes, kinds, buckets) as memoryviews, rebuilt after any change.
-        ``buckets[b]`` is where prefixes with top 16 bits ``b`` start, so a search bisects
-        about n / 65536 prefixes instead of n."""
-        if self._views is None:
+        """(prefixes, order, key bytes, kinds, buckets) as memoryviews. ``buckets[b]`` is where
+        prefixes with top 16 bits ``b`` start, so a search bisects about n / 65536 prefixes.
+        The sorted ones are rebuilt after a merge, the per-id ones after additions."""
+        if self._sorted_views is None:
             tops = np.arange(1 << 16, dtype=np.uint64) << np.uint64(48)
             buckets = np.append(np.searchsorted(self._prefix, tops), len(self._prefix)).astype(np.int64)
-            self._views = (
-                view(self._prefix),
-                view(self._order),
-                view(self._keys.data.view(np.uint8)),
-                view(self._kinds.data),
-                view(buckets),
-            )
-        return self._views
+            self._sorted_views = (view(self._prefix), view(self._order), view(buckets))
+        if self._id_views is None:
+            self._id_views = (view(self._keys.data.view(np.uint8)), view(self._kinds.data))
+        prefixes, order, buckets = self._sorted_views
+        keys, kinds = self._id_views
+        return prefixes, order, keys, kinds, buckets
 
-    # -- lookups -------------------------------------------------------------------------------
     def _search(self, kind: int, packed: bytes) -> int:
         """The id of a packed key among the merged ones, -1 if absent."""
         prefix = int.from_bytes(packed[:8], "big")
@@ -303,7 +301,7 @@ class KeyTable:
         packed, ok = packed_keys(keys)
         packed[~ok] = b""
         kind_codes = np.asarray(kinds, np.uint8)
-        self._views = None
+        self._id_views = None
         self._keys.extend(packed)
         self._kinds.extend(kind_codes)
         self.displays.extend(displays)
@@ -350,7 +348,7 @@ class KeyTable:
             at[j] = pos
         self._order = np.insert(self._order, at, fresh)
         self._prefix = np.insert(self._prefix, at, high)
-        self._views = None
+        self._sorted_views = None
         self._merged = self.n
         self._pending.clear()
 
