@@ -185,8 +185,8 @@ class KeyTable:
         The sorted ones are rebuilt after a merge, the per-id ones after additions."""
         if self._sorted_views is None:
             tops = np.arange(1 << 16, dtype=np.uint64) << np.uint64(48)
-            buckets = np.append(np.searchsorted(self._prefix, tops), len(self._prefix)).astype(np.int64)
-            self._sorted_views = (view(self._prefix), view(self._order), view(buckets))
+            starts = np.append(np.searchsorted(self._prefix, tops), len(self._prefix)).astype(np.int64)
+            self._sorted_views = (view(self._prefix), view(self._order), view(starts))
         if self._id_views is None:
             self._id_views = (view(self._keys.data.view(np.uint8)), view(self._kinds.data))
         prefixes, order, buckets = self._sorted_views
