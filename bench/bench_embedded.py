@@ -16,6 +16,8 @@ never stored: they are the applications scored. Then, each in a fresh process:
 - **snapshot**: ``store.snapshot(app, app.ts, hub_limit)`` of every held-out application
   (p50, p99, mean), and the naive baseline in the same process,
   ``graph.store.snapshot.assemble`` over the store's point reads (every answer compared);
+- **writes**: ``store.record_assessment`` of every held-out application on a copy of the
+  store (p50, p99, mean; the tail merged into the arrays every 1,000 writes);
 - **rings**: a full ring run (``detectors.rings.detect_rings``, which writes the rings
   on its first run and finds them unchanged after), and its component step beside the
   baseline, :func:`graph.store.in_process.linked_components` over ``store.links()``.
@@ -30,6 +32,7 @@ import csv
 import json
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -122,19 +125,13 @@ def child_open(db: Path) -> dict[str, Any]:
 
 
 def child_snapshot(db: Path, data: Path, held_out: int) -> dict[str, Any]:
-    from graph.loading import LoadReport, normalise_rows
     from graph.normalise import Normaliser
     from graph.store import snapshot
     from graph.store.embedded.store import EmbeddedStore
     from graph.vocabulary import HUB_LIMIT
 
     store = EmbeddedStore(f"sqlite:///{db}")
-    normaliser = Normaliser(KEY, "CN")
-    with (data / "applications.csv").open(newline="") as fh:
-        header = next(csv.reader([fh.readline()]))
-        newest = deque(fh, maxlen=held_out)  # the file is in time order, one application a line
-    rows = [dict(zip(header, cells, strict=True)) for cells in csv.reader(newest)]
-    apps = normalise_rows(rows, normaliser, 0, LoadReport())
+    apps = _held_out(data, held_out, Normaliser(KEY, "CN"))
     ours: list[float] = []
     naive: list[float] = []
     sizes: list[int] = []
@@ -166,6 +163,66 @@ def child_snapshot(db: Path, data: Path, held_out: int) -> dict[str, Any]:
         "naive_mean": statistics.fmean(naive),
         **_memory(),
     }
+
+
+def child_writes(db: Path, data: Path, held_out: int) -> dict[str, Any]:
+    """Store the held-out applications one by one (``record_assessment``: the application, its
+    decision and audit event in one transaction) on a copy of the store, with the tail merged
+    into the arrays every ``tail`` writes, as a long-running service merges every 16,384."""
+    import graph.store.embedded.index as index_module
+    from graph.normalise import Normaliser
+    from graph.store import AuditEntry, Decision
+    from graph.store.embedded.store import EmbeddedStore
+
+    copy = db.with_name(db.name + ".writes")
+    for suffix in ("", ".index"):
+        stale = Path(str(copy) + suffix)
+        shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
+    source = sqlite3.connect(db)
+    target = sqlite3.connect(copy)
+    source.backup(target)
+    source.close()
+    target.close()
+    shutil.copytree(db.with_name(db.name + ".index"), Path(str(copy) + ".index"))
+    try:
+        tail = 1000
+        index_module.TAIL_LIMIT = tail
+        store = EmbeddedStore(f"sqlite:///{copy}")
+        assert store.opened.how == "loaded"
+        apps = _held_out(data, held_out, Normaliser(KEY, "CN"))
+        clock = time.perf_counter
+        seconds = []
+        for app in apps:
+            decision = Decision(app.application_id, app.ts, 0.2, "low", "approve", [], "bench")
+            audit = AuditEntry(app.ts, "bench", "score", app.application_id, {})
+            started = clock()
+            store.record_assessment(app, decision, audit)
+            seconds.append(clock() - started)
+        merges = sorted(seconds)[-(len(apps) // tail) :] if len(apps) >= tail else []
+        return {
+            "writes": len(apps),
+            "p50": _percentile(seconds, 0.5),
+            "p99": _percentile(seconds, 0.99),
+            "mean": statistics.fmean(seconds),
+            "tail": tail,
+            "merge_mean": statistics.fmean(merges) if merges else 0.0,
+            **_memory(),
+        }
+    finally:
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            Path(str(copy) + suffix).unlink(missing_ok=True)
+        shutil.rmtree(Path(str(copy) + ".index"), ignore_errors=True)
+
+
+def _held_out(data: Path, held_out: int, normaliser: Any) -> list[Any]:
+    """The newest ``held_out`` applications of the data set, normalised."""
+    from graph.loading import LoadReport, normalise_rows
+
+    with (data / "applications.csv").open(newline="") as fh:
+        header = next(csv.reader([fh.readline()]))
+        newest = deque(fh, maxlen=held_out)  # the file is in time order, one application a line
+    rows = [dict(zip(header, cells, strict=True)) for cells in csv.reader(newest)]
+    return normalise_rows(rows, normaliser, 0, LoadReport())
 
 
 def child_rings(db: Path) -> dict[str, Any]:
@@ -232,6 +289,14 @@ def bench(n: int, held_out: int, workdir: Path, workers: int) -> dict[str, Any]:
         f"RSS {snap['VmRSS']:.0f} MB",
         flush=True,
     )
+    writes = _child("writes", str(db), str(data), str(held_out))
+    print(
+        f"  record_assessment of the {writes['writes']:,} held-out applications (on a copy): p50 "
+        f"{writes['p50'] * 1e6:.0f} us, p99 {writes['p99'] * 1e6:.0f} us, mean {writes['mean'] * 1e6:.0f} us; "
+        f"the tail merged every {writes['tail']:,} writes in {writes['merge_mean']:.2f} s; "
+        f"RSS {writes['VmRSS']:.0f} MB",
+        flush=True,
+    )
     rings = _child("rings", str(db))
     print(
         f"  ring run {rings['seconds']:.1f} s ({rings['rings']:,} rings, written={rings['written']}; "
@@ -240,7 +305,7 @@ def bench(n: int, held_out: int, workdir: Path, workers: int) -> dict[str, Any]:
         f"peak {rings['VmHWM']:.0f} MB",
         flush=True,
     )
-    return {"n": n, "open": opened, "rebuild": rebuilt, "snapshot": snap, "rings": rings}
+    return {"n": n, "open": opened, "rebuild": rebuilt, "snapshot": snap, "writes": writes, "rings": rings}
 
 
 def table(results: list[dict[str, Any]]) -> None:
@@ -269,6 +334,8 @@ def main() -> None:
             result = child_open(Path(rest[0]))
         elif mode == "snapshot":
             result = child_snapshot(Path(rest[0]), Path(rest[1]), int(rest[2]))
+        elif mode == "writes":
+            result = child_writes(Path(rest[0]), Path(rest[1]), int(rest[2]))
         else:
             result = child_rings(Path(rest[0]))
         print(json.dumps(result), flush=True)

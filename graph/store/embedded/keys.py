@@ -215,6 +215,8 @@ class KeyTable:
 
     def find_many(self, kinds: Sequence[int], keys: Sequence[str]) -> np.ndarray:
         """:meth:`find` of many keys (an int64 array), vectorised over the sorted prefixes."""
+        if len(keys) <= 16:  # an online write: one key at a time is cheaper than numpy's set-up
+            return np.fromiter((self.find(k, key) for k, key in zip(kinds, keys, strict=True)), np.int64, len(keys))
         found = np.full(len(keys), -1, np.int64)
         packed, ok = packed_keys(keys)
         if self._merged and ok.any():
@@ -298,8 +300,13 @@ class KeyTable:
         count = len(keys)
         if count == 0:
             return first
-        packed, ok = packed_keys(keys)
-        packed[~ok] = b""
+        if count <= 16:
+            each = [packed_key(key) for key in keys]
+            packed = np.array([b or b"" for b in each], PACKED)
+            ok = np.array([b is not None for b in each], bool)
+        else:
+            packed, ok = packed_keys(keys)
+            packed[~ok] = b""
         kind_codes = np.asarray(kinds, np.uint8)
         self._id_views = None
         self._keys.extend(packed)
@@ -312,11 +319,11 @@ class KeyTable:
             self.merge()
         else:
             self._pending.update(((kinds[j], keys[j]), first + j) for j in np.flatnonzero(ok).tolist())
-        counts = np.bincount(kind_codes, minlength=256)
-        for kind in np.flatnonzero(counts).tolist():
-            self.kind_counts[kind] += int(counts[kind])
+        counts = np.bincount(kind_codes, minlength=256).tolist() if count > 16 else None
+        for kind in set(kinds):
+            self.kind_counts[kind] += counts[kind] if counts is not None else kinds.count(kind)
             if kind not in self.kind_first:
-                self.kind_first[kind] = first + int(np.argmax(kind_codes == kind))
+                self.kind_first[kind] = first + list(kinds).index(kind)
         if len(self._pending) >= MERGE_AT:
             self.merge()
         return first
