@@ -237,6 +237,7 @@ def child_rings(db: Path) -> dict[str, Any]:
     started = time.perf_counter()
     run = detect_rings(store, params, clock=lambda: 1_800_000_000.0)
     seconds = time.perf_counter() - started
+    after_run = _memory()
     limit = DetectorParams().hub_limit
     exclude = sorted(n for n, label in store.labels().items() if label.status in BLOCKING_STATUSES)
     started = time.perf_counter()
@@ -253,7 +254,8 @@ def child_rings(db: Path) -> dict[str, Any]:
         "components": components,
         "naive_components": naive_seconds,
         "same": mine == naive,
-        **_memory(),
+        **after_run,
+        "baseline_VmHWM": _memory()["VmHWM"],
     }
 
 
@@ -301,8 +303,8 @@ def bench(n: int, held_out: int, workdir: Path, workers: int) -> dict[str, Any]:
     print(
         f"  ring run {rings['seconds']:.1f} s ({rings['rings']:,} rings, written={rings['written']}; "
         f"steps {rings['steps']}); components {rings['components']:.2f} s vs in_process over links() "
-        f"{rings['naive_components']:.2f} s (same: {rings['same']}); RSS {rings['VmRSS']:.0f} MB, "
-        f"peak {rings['VmHWM']:.0f} MB",
+        f"{rings['naive_components']:.2f} s (same: {rings['same']}); after the run RSS {rings['VmRSS']:.0f} MB, "
+        f"peak {rings['VmHWM']:.0f} MB (peak {rings['baseline_VmHWM']:.0f} MB once the baseline ran)",
         flush=True,
     )
     return {"n": n, "open": opened, "rebuild": rebuilt, "snapshot": snap, "writes": writes, "rings": rings}

@@ -700,3 +700,23 @@ def test_a_database_with_missing_rows_is_refused_not_misread(tmp_path: Path) -> 
         ).returncode
         == 0
     )
+
+
+def test_a_committed_write_the_index_failed_to_take_is_read_back_from_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = EmbeddedStore(_store_file(tmp_path))
+    store.upsert([_app("I1", _hexkey(1), 1.0, f"device:{_hexkey(2)}")])
+    failures = []
+
+    def fail_once(self: index_module.GraphIndex, *args: Any) -> None:
+        monkeypatch.undo()
+        failures.append(args)
+        raise MemoryError("no room for the tail")
+
+    monkeypatch.setattr(index_module.GraphIndex, "append", fail_once)
+    assert store.upsert([_app("I2", _hexkey(3), 2.0, f"device:{_hexkey(2)}")]) == 1
+    assert failures and store.application("I2") is not None
+    usage = store.identifier_usage([f"device:{_hexkey(2)}"], 10.0, 100.0, 30)[f"device:{_hexkey(2)}"]
+    assert usage.applicants == 2 and usage.members == (_hexkey(1), _hexkey(3))
+    store.close()

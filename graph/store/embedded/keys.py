@@ -50,8 +50,11 @@ def packed_keys(keys: Sequence[str]) -> tuple[np.ndarray, npt.NDArray[np.bool_]]
     count = len(keys)
     if count == 0:
         return np.empty(0, PACKED), np.empty(0, bool)
-    text = np.array(keys, dtype="U25")
-    codes = text.view(np.uint32).reshape(count, 25)
+    codes: np.ndarray
+    try:  # hex keys are ASCII: a byte per character
+        codes = np.array(keys, dtype="S25").view(np.uint8).reshape(count, 25)
+    except UnicodeEncodeError:
+        codes = np.array(keys, dtype="U25").view(np.uint32).reshape(count, 25)
     ok = codes[:, 24] == 0
     digits = codes[:, :24]
     ok &= (digits < 128).all(axis=1)
@@ -132,10 +135,10 @@ class Displays:
         return str(blob[offsets[i] : offsets[i + 1]], "utf-8")
 
     def extend(self, texts: Sequence[str]) -> None:
-        encoded = [t.encode() for t in texts]
+        encoded = list(map(str.encode, texts))
         if not encoded:
             return
-        lengths = np.fromiter((len(e) for e in encoded), np.int64, len(encoded))
+        lengths = np.fromiter(map(len, encoded), np.int64, len(encoded))
         self._views = None
         self._offsets.extend(self._offsets.values[-1] + np.cumsum(lengths))
         self._blob.extend(np.frombuffer(b"".join(encoded), np.uint8))
@@ -293,9 +296,10 @@ class KeyTable:
         self.displays.changed[i] = text
 
     # -- additions -------------------------------------------------------------------------------
-    def add_many(self, kinds: Sequence[int], keys: Sequence[str], displays: Sequence[str]) -> int:
+    def add_many(self, kinds: Sequence[int], keys: Sequence[str], displays: Sequence[str], sort: bool = True) -> int:
         """Append new keys (the caller knows they are new); return the first new id. A large
-        batch goes straight into the sorted arrays; a small one waits in the pending dict."""
+        batch goes straight into the sorted arrays; a small one waits in the pending dict.
+        ``sort=False`` (bulk reads) leaves the keys unfindable until :meth:`merge` is called."""
         first = self.n
         count = len(keys)
         if count == 0:
@@ -315,9 +319,9 @@ class KeyTable:
         for j in np.flatnonzero(~ok).tolist():
             self._odd[(kinds[j], keys[j])] = first + j
             self._odd_name[first + j] = keys[j]
-        if count >= MERGE_AT:
+        if sort and count >= MERGE_AT:
             self.merge()
-        else:
+        elif sort:
             self._pending.update(((kinds[j], keys[j]), first + j) for j in np.flatnonzero(ok).tolist())
         counts = np.bincount(kind_codes, minlength=256).tolist() if count > 16 else None
         for kind in set(kinds):
@@ -336,9 +340,25 @@ class KeyTable:
         packed = self._keys.values[fresh]
         raw = np.ascontiguousarray(packed).view(np.uint8).reshape(len(fresh), 12)
         high = prefixes(packed)
-        low = np.ascontiguousarray(raw[:, 8:]).view(">u4").ravel()
-        by_key = np.lexsort((low, high))
-        fresh, high, low = fresh[by_key], high[by_key], low[by_key]
+        low = np.ascontiguousarray(raw[:, 8:]).view(">u4").ravel().astype(np.uint32)
+        by_key = np.argsort(high)
+        high = high[by_key]
+        tied = np.flatnonzero(high[1:] == high[:-1])
+        if len(tied):  # equal 8-byte prefixes (rare, and every hand-made key): order them by the rest
+            starts = tied[np.r_[True, tied[1:] != tied[:-1] + 1]]
+            for start in starts.tolist():
+                end = start + 1
+                while end < len(high) and high[end] == high[start]:
+                    end += 1
+                run = by_key[start:end]
+                by_key[start:end] = run[np.argsort(low[run], kind="stable")]
+        fresh, low = fresh[by_key], low[by_key]
+        if not self._merged:  # everything at once (a rebuild): already in order
+            self._order, self._prefix = fresh, high
+            self._merged = self.n
+            self._sorted_views = None
+            self._pending.clear()
+            return
         at = np.searchsorted(self._prefix, high)
         # equal prefixes (rare): order by the rest of the key, so the order is the keys' order
         clash = (self._prefix[np.minimum(at, self._merged - 1)] == high) if self._merged else np.zeros(len(at), bool)

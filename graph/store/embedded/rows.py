@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
@@ -197,15 +197,22 @@ def count(db: sqlite3.Connection, table: str) -> int:
 
 
 def read_keys(db: sqlite3.Connection, table: str, since: int, into: KeyTable, batch: int = 500_000) -> None:
-    """Add the applicants or identifiers with id >= ``since`` to a key table (which holds ``since``)."""
-    kinded = table == "identifiers"
-    columns = "id, kind, key, display" if kinded else "id, 0, key, display"
+    """Add the applicants or identifiers with id >= ``since`` to a key table (which holds ``since``),
+    sorting them into its lookup order once, at the end."""
+    held, last = db.execute(f"SELECT count(*), max(id) FROM {table} WHERE id >= ?", (since,)).fetchone()
+    if not held:
+        return
+    if since != into.n or last != since + held - 1:
+        raise ValueError(f"{table} ids are not dense from {into.n}")
+    columns = "kind, key, display" if table == "identifiers" else "key, display"
     cursor = db.execute(f"SELECT {columns} FROM {table} WHERE id >= ? ORDER BY id", (since,))
     while part := cursor.fetchmany(batch):
-        if part[0][0] != into.n or part[-1][0] != into.n + len(part) - 1:
-            raise ValueError(f"{table} ids are not dense from {into.n}")
-        kinds = [KIND_CODE[r[1]] for r in part] if kinded else [0] * len(part)
-        into.add_many(kinds, [r[2] for r in part], [r[3] for r in part])
+        kinded = table == "identifiers"
+        keys = list(map(itemgetter(1 if kinded else 0), part))
+        displays = list(map(itemgetter(2 if kinded else 1), part))
+        codes = list(map(KIND_CODE.__getitem__, map(itemgetter(0), part))) if kinded else [0] * len(part)
+        into.add_many(codes, keys, displays, sort=False)
+    into.merge()
 
 
 def read_displays(db: sqlite3.Connection, applicant_ids: Sequence[int]) -> dict[int, str]:

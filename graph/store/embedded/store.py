@@ -17,6 +17,7 @@ serialised by a lock.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections import deque
@@ -58,6 +59,7 @@ from graph.vocabulary import (
     node_kind,
 )
 
+log = logging.getLogger("ringsight.embedded")
 SAVE_EVERY = 200_000
 """Applications written since the last save after which a write saves the index (and
 then only when they are at least as many as the saved index covers): bulk loads are
@@ -109,23 +111,25 @@ class EmbeddedStore(CaseLogRows, GraphStore):
         return self._index
 
     def _indexed(self, batch: rows.NewRows) -> None:
-        """Put a committed batch into the index. Should that fail, the index is rebuilt
-        from SQLite (which holds the batch) rather than left behind it."""
+        """Put a committed batch into the index. Should that fail, the write stands (SQLite
+        holds it) and the index is read again from SQLite rather than left behind it."""
         index = self._writable()
         try:
             if batch.new_applicants:
-                index.applicants.add_many(
-                    [0] * len(batch.new_applicants), *map(list, zip(*batch.new_applicants, strict=True))
-                )
+                keys, shown = map(list, zip(*batch.new_applicants, strict=True))
+                index.applicants.add_many([0] * len(keys), keys, shown)
             for person, display in batch.displays.items():
                 index.applicants.set_display(person, display)
             if batch.new_identifiers:
                 kinds, keys, displays = map(list, zip(*batch.new_identifiers, strict=True))
                 index.identifiers.add_many(kinds, keys, displays)
             index.append([a.ts for a in batch.apps], batch.applicants, batch.identifiers)
-        except BaseException:
+        except Exception:
+            log.exception("indexing a committed write failed; reading the index again from SQLite")
             self._index = None
             self._ready()
+        except BaseException:
+            self._index = None  # interrupted: the next call reads the index again
             raise
 
     @staticmethod
