@@ -12,12 +12,15 @@ import math
 from bisect import bisect_left
 
 from detectors.signals import Observation, ScoringContext
+from detectors.wording import count, duration, kind_word, listing, number
 from graph.vocabulary import DAY, HOUR, node_kind
 
 NAME = "application_behaviour"
 
 WINDOWS: dict[str, float] = {"1h": HOUR, "24h": DAY, "7d": 7 * DAY, "30d": 30 * DAY}
 VELOCITY_KINDS: tuple[str, ...] = ("device", "phone", "ip", "employer")
+EDITED_KINDS: tuple[str, ...] = ("employer", "phone", "bank_account")
+"""Identifiers whose change between resubmissions counts as an edit (with income)."""
 
 
 def _window_counts(times: list[float], as_of: float) -> dict[str, int]:
@@ -37,9 +40,12 @@ def _velocity(ctx: ScoringContext) -> list[Observation]:
     own = {i.node_id: i.kind for i in ctx.app.identifiers}
     out: list[Observation] = []
     for kind in VELOCITY_KINDS:
+        if kind not in own.values():
+            out.append(Observation(f"velocity_{kind}", 0.0, f"No {kind_word(kind)} given.", {}, known=False))
+            continue
         ids = [n for n, k in own.items() if k == kind and n in usage]
         if not ids:
-            out.append(Observation(f"velocity_{kind}", 0.0, f"No earlier use of this {kind}.", {}))
+            out.append(Observation(f"velocity_{kind}", 0.0, f"No earlier use of this {kind_word(kind)}.", {}))
             continue
         nid = ids[0]
         counts = _window_counts([t for t, _ in usage[nid].recent], ctx.as_of)
@@ -47,15 +53,20 @@ def _velocity(ctx: ScoringContext) -> list[Observation]:
             # A big employer is busy every day: measure the spike against its own month.
             daily = counts["30d"] / 30.0
             value = counts["24h"] / max(1.0, daily)
-            sentence = f"{counts['24h']} application(s) naming this employer in 24 h, {value:.1f}x its daily rate."
+            sentence = (
+                f"{count(counts['24h'], 'application')} naming this employer in 24 hours, this one included; "
+                f"{counts['30d']} in 30 days"
+                + (f" ({number(value)} times its daily average of {number(daily)})." if daily >= 1.0 else ".")
+            )
         else:
             # A burst on a new identifier is suspicious; the same pace on a kiosk or a
             # carrier IP that has served hundreds for months is its normal.
             novelty = counts["7d"] / (usage[nid].applications + 1)
             value = (math.log1p(counts["24h"] - 1) + 0.5 * math.log1p(counts["7d"] - 1)) * novelty
             sentence = (
-                f"{counts['1h']} application(s) from this {kind} in 1 h, {counts['24h']} in 24 h, "
-                f"{counts['7d']} in 7 days ({usage[nid].applications + 1} ever)."
+                f"{count(counts['1h'], 'application')} from this {kind_word(kind)} in the last hour, "
+                f"{counts['24h']} in 24 hours, {counts['7d']} in 7 days and "
+                f"{usage[nid].applications + 1} in all, this one included."
             )
         out.append(Observation(f"velocity_{kind}", value, sentence, {"node_id": nid, "windows": counts}))
     earlier = [a.ts for a in ctx.history()]
@@ -68,7 +79,8 @@ def _velocity(ctx: ScoringContext) -> list[Observation]:
         Observation(
             "velocity_applicant",
             value,
-            f"The applicant submitted {counts['24h']} application(s) in 24 h and {counts['7d']} in 7 days.",
+            f"The applicant submitted {count(counts['24h'], 'application')} in 24 hours and "
+            f"{counts['7d']} in 7 days, this one included.",
             {"node_id": f"applicant:{ctx.subject}", "windows": counts, "recent_amounts": amounts},
         )
     )
@@ -80,29 +92,47 @@ def _edits(ctx: ScoringContext) -> Observation:
     if not history:
         return Observation("frequent_edits", 0.0, "First application of this applicant.", {})
     changes: list[str] = []
+    compared: set[str] = set()
     prev_apps = history[-3:]
     for prev in prev_apps:
-        if prev.income and ctx.app.income and abs(ctx.app.income - prev.income) / prev.income > 0.15:
-            changes.append(f"income {prev.application_id}")
-        for kind in ("employer", "phone", "bank_account"):
+        if prev.income and ctx.app.income:
+            compared.add("income")
+            if abs(ctx.app.income - prev.income) / prev.income > 0.15:
+                changes.append(f"income {prev.application_id}")
+        for kind in EDITED_KINDS:
             before = {i.node_id for i in prev.identifiers if i.kind == kind}
             now = {i.node_id for i in ctx.app.identifiers if i.kind == kind}
-            if before and now and before != now:
-                changes.append(f"{kind} {prev.application_id}")
-    span_days = (ctx.as_of - prev_apps[0].ts) / DAY
-    value = len(changes) / (1.0 + span_days / 30.0)
+            if before and now:
+                compared.add(kind)
+                if before != now:
+                    changes.append(f"{kind} {prev.application_id}")
+    span = ctx.as_of - prev_apps[0].ts
+    value = len(changes) / (1.0 + span / DAY / 30.0)
+    evidence = {"changes": changes, "previous": [p.application_id for p in prev_apps]}
+    earlier = (
+        f"the earlier application ({duration(span)} before)"
+        if len(prev_apps) == 1
+        else f"the last {len(prev_apps)} earlier applications (the oldest {duration(span)} before)"
+    )
+    if not compared:
+        # Nothing was given on both sides: no change seen is not no change made.
+        sentence = f"No income, employer, phone or bank account given both here and in {earlier}."
+        return Observation("frequent_edits", value, sentence, evidence, known=False)
+    fields = listing([f if f == "income" else kind_word(f) for f in ("income", *EDITED_KINDS) if f in compared], "or")
     return Observation(
         "frequent_edits",
         value,
-        f"{len(changes)} change(s) of income, employer, phone or bank account across the last "
-        f"{len(prev_apps)} resubmission(s) in {span_days:.0f} days.",
-        {"changes": changes, "previous": [p.application_id for p in prev_apps]},
+        f"{count(len(changes), 'difference')} in {fields} from {earlier}.",
+        evidence,
     )
 
 
 def _identities(ctx: ScoringContext) -> Observation:
     usage = ctx.usage()
-    devices = [i.node_id for i in ctx.app.identifiers if i.kind == "device" and i.node_id in usage]
+    given = [i.node_id for i in ctx.app.identifiers if i.kind == "device"]
+    if not given:
+        return Observation("many_identities_device", 0.0, "No device given.", {}, known=False)
+    devices = [n for n in given if n in usage]
     if not devices:
         return Observation("many_identities_device", 0.0, "No earlier use of this device.", {})
     use = usage[devices[0]]
@@ -113,54 +143,74 @@ def _identities(ctx: ScoringContext) -> Observation:
     return Observation(
         "many_identities_device",
         value,
-        f"{len(week)} identities used this device in 7 days ({use.applicants} ever).",
+        f"{count(len(week), 'identity', 'identities')} used this device in the last 7 days, this applicant "
+        f"included; {count(use.applicants, 'applicant')} had used it before this application.",
         {"node_id": devices[0], "identities_7d": len(week), "identities_total": use.applicants},
     )
 
 
 def _geo(ctx: ScoringContext) -> Observation:
     here = ctx.app
-    prior = [a for a in ctx.history() if a.lat is not None and a.lon is not None]
-    if here.lat is None or here.lon is None or not prior:
-        return Observation("geo_jump", 0.0, "No earlier location to compare.", {})
+    history = ctx.history()
+    prior = [a for a in history if a.lat is not None and a.lon is not None]
+    if here.lat is None or here.lon is None:
+        return Observation("geo_jump", 0.0, "Location of this application unknown.", {}, known=False)
+    if not history:
+        return Observation("geo_jump", 0.0, "First application of this applicant: no earlier location.", {})
+    if not prior:
+        return Observation("geo_jump", 0.0, "Location of the earlier applications unknown.", {}, known=False)
     last = prior[-1]
     assert last.lat is not None and last.lon is not None
     km = _km(last.lat, last.lon, here.lat, here.lon)
-    hours = max((ctx.as_of - last.ts) / HOUR, 0.25)
+    elapsed = max(0.0, ctx.as_of - last.ts)
+    # Under a quarter of an hour the time is too coarse to divide by: the speed is a floor.
+    hours = max(elapsed / HOUR, 0.25)
     speed = km / hours
     return Observation(
         "geo_jump",
         speed if km > 50 else 0.0,
-        f"{km:.0f} km from the previous application {hours:.1f} h earlier ({speed:.0f} km/h).",
+        f"{km:.0f} km from where application {last.application_id} was made {duration(elapsed)} earlier "
+        f"({speed:.0f} km/h{' or more' if elapsed < 0.25 * HOUR else ''}).",
         {"previous": last.application_id, "km": round(km, 1), "hours": round(hours, 2)},
     )
+
+
+def _account_age_sentence(age: float) -> str:
+    if age > 0:
+        return f"The account was created {duration(age)} before applying."
+    if age < 0:
+        # The clocks disagree; the value treats it as an account made at the moment of applying.
+        return f"The account was created {duration(-age)} after the application was submitted."
+    return "The account was created at the moment of applying."
 
 
 def observe(ctx: ScoringContext) -> list[Observation]:
     app = ctx.app
     out = _velocity(ctx)
     if app.account_created_ts is not None:
-        age_h = max(0.0, app.ts - app.account_created_ts) / HOUR
+        age = app.ts - app.account_created_ts
+        age_h = max(0.0, age) / HOUR
         out.append(
             Observation(
                 "young_account",
                 -math.log10(age_h + 0.01),
-                f"The account was created {age_h:.1f} h before applying.",
+                _account_age_sentence(age),
                 {"account_age_hours": round(age_h, 2)},
             )
         )
     else:
         # Unknown is not young: use the value of a year-old account (neutral in every population seen).
-        out.append(Observation("young_account", -math.log10(24 * 365.0), "Account age unknown.", {}))
+        out.append(Observation("young_account", -math.log10(24 * 365.0), "Account age unknown.", {}, known=False))
     if app.form_fill_seconds is not None:
         fill = app.form_fill_seconds
         value = -math.log1p(fill) + 0.3 * math.log1p(app.paste_events or 0)
+        pastes = "paste events unknown" if app.paste_events is None else count(app.paste_events, "paste event")
+        edits = "field edits unknown" if app.field_edits is None else count(app.field_edits, "field edit")
         out.append(
             Observation(
                 "bot_form_fill",
                 value,
-                f"Form filled in {fill:.0f} s with {app.paste_events or 0} paste(s) and "
-                f"{app.field_edits or 0} edit(s).",
+                f"Form filled in {duration(fill)} ({edits}, {pastes}).",
                 {
                     "form_fill_seconds": fill,
                     "paste_events": app.paste_events,
@@ -170,7 +220,7 @@ def observe(ctx: ScoringContext) -> list[Observation]:
             )
         )
     else:
-        out.append(Observation("bot_form_fill", -math.log1p(120.0), "No form telemetry.", {}))
+        out.append(Observation("bot_form_fill", -math.log1p(120.0), "Form-filling time unknown.", {}, known=False))
     out.append(_edits(ctx))
     out.append(_identities(ctx))
     out.append(_geo(ctx))

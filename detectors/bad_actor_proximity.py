@@ -4,12 +4,17 @@ Walks the applicant-identifier graph outwards from the applicant, one hop
 at a time (applicant -> identifier is one hop), up to ``max_hops``, never
 through hubs or allow-listed identifiers, and reports the confirmed-fraud
 applicants and identifiers it reaches with the shortest path to each.
+
+Evidence counts node hops; sentences count *links* between people, one shared
+identifier each (an applicant two hops away shares an identifier with this
+one: one link), and name the identifiers along the way.
 """
 
 from __future__ import annotations
 
 from detectors.signals import Observation, ScoringContext
-from graph.vocabulary import BLOCKING_STATUSES, CONFIRMED_FRAUD, applicant_node
+from detectors.wording import count, identifier, listing, through
+from graph.vocabulary import BLOCKING_STATUSES, CONFIRMED_FRAUD, applicant_node, node_kind
 
 NAME = "bad_actor_proximity"
 
@@ -19,6 +24,53 @@ def _path(parent: dict[str, str | None], node: str) -> list[str]:
     while (prev := parent.get(out[-1])) is not None:
         out.append(prev)
     return out[::-1]
+
+
+def _named(ctx: ScoringContext, node_id: str) -> str:
+    return identifier(node_kind(node_id), ctx.display(node_id))
+
+
+def _through(ctx: ScoringContext, path: list[str]) -> str:
+    # A path alternates applicant, identifier, applicant ...: the identifiers are the links.
+    return through([(node_kind(n), ctx.display(n)) for n in path if not n.startswith("applicant:")])
+
+
+def _direct_sentence(ctx: ScoringContext, direct: list[str], is_flagged: bool) -> str:
+    if is_flagged:
+        return "The applicant is confirmed fraud."
+    if not direct:
+        return "Uses no identifier confirmed as fraud."
+    named = listing([_named(ctx, n) for n in direct[:3]]) + (f" and {len(direct) - 3} more" if len(direct) > 3 else "")
+    return f"Uses {count(len(direct), 'identifier')} confirmed as fraud: {named}."
+
+
+def _proximity_sentence(
+    ctx: ScoringContext,
+    parent: dict[str, str | None],
+    fraud_people: list[tuple[int, str]],
+    far_ids: list[tuple[int, str]],
+) -> str:
+    reach = ctx.params.max_hops // 2
+    if reach == 0:
+        return "Other applicants are not walked to (max_hops is 1)."
+    if fraud_people:
+        hops, nearest = fraud_people[0]
+        sentence = (
+            f"{count(len(fraud_people), 'confirmed-fraud applicant')} within {count(reach, 'link')}; "
+            f"the nearest is {count(hops // 2, 'link')} away ({_through(ctx, _path(parent, nearest))})."
+        )
+    else:
+        sentence = f"No confirmed-fraud applicant within {count(reach, 'link')}."
+    if far_ids:
+        # Identifiers are reached at odd hops: the applicant before one is hops // 2 links away.
+        hops, nearest = far_ids[0]
+        more = len(far_ids) - 1
+        sentence += (
+            f" An applicant {count(hops // 2, 'link')} away ({_through(ctx, _path(parent, nearest)[:-1])}) "
+            f"uses {_named(ctx, nearest)}, which is confirmed as fraud"
+            + (f" ({count(more, 'more such identifier')} in reach)." if more else ".")
+        )
+    return sentence
 
 
 def observe(ctx: ScoringContext) -> list[Observation]:
@@ -72,24 +124,18 @@ def observe(ctx: ScoringContext) -> list[Observation]:
     # Sharing an identifier with a fraudster (2 hops) is 1.0; two people away (4 hops) 0.5.
     proximity = max((min(1.0, 2.0 / h) for h, n in fraud_people if h > 1), default=0.0)
     paths = [_path(parent, n) for _, n in sorted(found)[:5]]
+    far_ids = sorted((h, n) for h, n in found if h > 1 and not n.startswith("applicant:"))
     return [
         Observation(
             "bad_actor_direct",
             1.0 if (direct or is_flagged) else 0.0,
-            "The applicant is confirmed fraud."
-            if is_flagged
-            else (
-                f"Uses {len(direct)} identifier(s) confirmed as fraud."
-                if direct
-                else "Uses no identifier confirmed as fraud."
-            ),
+            _direct_sentence(ctx, direct, is_flagged),
             {"identifiers": direct, "applicant_flagged": is_flagged},
         ),
         Observation(
             "bad_actor_proximity",
             proximity,
-            f"{len(fraud_people)} confirmed-fraud applicant(s) within {ctx.params.max_hops} hops"
-            + (f"; the nearest is {nearest} hop(s) away." if found else "."),
+            _proximity_sentence(ctx, parent, fraud_people, far_ids),
             {
                 "confirmed_fraud_within_k": len(fraud_people),
                 "k": ctx.params.max_hops,

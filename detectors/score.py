@@ -21,6 +21,7 @@ from typing import Any
 from detectors import application_behaviour, bad_actor_proximity, shared_identifier_ring
 from detectors.model import FEATURES, Model, ScoringConfig, load_config, load_model
 from detectors.signals import Observation, ScoringContext, Signal
+from detectors.wording import percent
 from graph.normalise import NormalisedApplication
 from graph.store.reader import GraphReader
 from graph.store.records import ScoringSnapshot
@@ -94,7 +95,7 @@ class Scorer:
             for obs in detect(ctx):
                 # Every reason must be openable: name the application it was read from.
                 evidence = {"application": app.node_id, **obs.evidence}
-                out.append((name, Observation(obs.code, obs.value, obs.sentence, evidence)))
+                out.append((name, Observation(obs.code, obs.value, obs.sentence, evidence, obs.known)))
         return out
 
     def strength(self, code: str, value: float) -> tuple[float, str]:
@@ -112,22 +113,23 @@ class Scorer:
         pct = baseline.percentile(value)
         span = self.config.percentile_to - self.config.percentile_from
         s = min(1.0, max(0.0, (pct - self.config.percentile_from) / span))
-        return s, f" More abnormal than {pct:.1%} of applications."
+        return s, f" More abnormal than {percent(pct, 1)} of applications."
 
     def weigh(self, observations: list[tuple[str, Observation]]) -> list[Signal]:
         signals = []
         for detector, obs in observations:
-            s, note = self.strength(obs.code, obs.value)
+            # An unknown input is no evidence either way: no strength, so no contribution.
+            s, note = self.strength(obs.code, obs.value) if obs.known else (0.0, "")
             contribution = self.model.weights.get(obs.code, 0.0) * s
             sentence = obs.sentence + (note if s > 0 else "")
-            signals.append(Signal(obs.code, detector, obs.value, s, contribution, sentence, obs.evidence))
+            signals.append(Signal(obs.code, detector, obs.value, s, contribution, sentence, obs.evidence, obs.known))
         return signals
 
     def result(self, app: NormalisedApplication, signals: list[Signal], as_of: float) -> ScoreResult:
         probability = self.model.probability({s.code: s.strength for s in signals})
         band = self.config.band(probability)
         reasons = sorted(
-            (s for s in signals if s.contribution >= self.config.min_contribution),
+            (s for s in signals if s.known and s.contribution >= self.config.min_contribution),
             key=lambda s: (-s.contribution, s.code),
         )[: self.config.top_reasons]
         return ScoreResult(

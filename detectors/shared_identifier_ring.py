@@ -17,7 +17,8 @@ import math
 from itertools import combinations
 
 from detectors.signals import Observation, ScoringContext
-from graph.vocabulary import BLOCKING_STATUSES, CONFIRMED_FRAUD, DAY, applicant_node
+from detectors.wording import count, duration, identifier, is_are, listing, percent
+from graph.vocabulary import BLOCKING_STATUSES, CONFIRMED_FRAUD, DAY, applicant_node, node_kind
 
 NAME = "shared_identifier_ring"
 RECENT = 14 * DAY
@@ -25,6 +26,56 @@ RECENT = 14 * DAY
 
 def _allow_listed(ctx: ScoringContext, node_ids: list[str]) -> set[str]:
     return {n for n, label in ctx.labels(node_ids).items() if label.status in BLOCKING_STATUSES}
+
+
+def _shared_sentence(ctx: ScoringContext, shared: list[str], weight: float) -> str:
+    if not shared:
+        return "Shares no identifier with other applicants."
+    usage = ctx.usage()
+    named = []
+    for nid in shared[:3]:
+        use = usage[nid]
+        # A hub lists no members, so whether this applicant is among its users is not known.
+        who = (
+            f"(a hub of {count(use.applicants, 'applicant')} before this application)"
+            if not use.members
+            else f"with {count(use.applicants - (ctx.subject in use.members), 'other applicant')}"
+        )
+        named.append(f"{identifier(node_kind(nid), ctx.display(nid))} {who}")
+    rest = len(shared) - len(named)
+    return (
+        f"Shares {count(len(shared), 'identifier')} with other applicants (weighted by specificity and recency: "
+        f"{weight:.2f}): {listing(named)}" + (f" and {rest} more." if rest else ".")
+    )
+
+
+def _size_sentence(others: int, capped: bool, cap: int) -> str:
+    if not others:
+        return "No other applicant is linked to this one by specific identifiers."
+    return (
+        f"{'At least ' if capped else ''}{count(others, 'other applicant')} linked to this one by specific "
+        "identifiers, directly or through one other applicant"
+        + (f" (the ring is read up to {cap} applicants)." if capped else ".")
+    )
+
+
+def _density_sentence(size: int, pairs: int, possible: int, density: float) -> str:
+    if size < 2:
+        return "No ring around the applicant: no other applicant is linked by a specific identifier."
+    if size == 2:
+        return "The ring around the applicant has 2 applicants, too few to measure its density."
+    return (
+        f"The ring around the applicant is {percent(density)} dense: {pairs} of the {possible} pairs "
+        f"of its {size} applicants share a specific identifier."
+    )
+
+
+def _fraud_share_sentence(fraud: int, members: int) -> str:
+    if members == 0:
+        return "No other applicant in a ring with this one."
+    if members == 1:
+        return f"The one other ring member is {'' if fraud else 'not '}confirmed fraud."
+    return f"{fraud} of the {members} other ring members {is_are(fraud)} confirmed fraud."
 
 
 def observe(ctx: ScoringContext) -> list[Observation]:
@@ -102,36 +153,39 @@ def observe(ctx: ScoringContext) -> list[Observation]:
     fraud = [m for m, lab in ctx.labels([applicant_node(m) for m in members]).items() if lab.status == CONFIRMED_FRAUD]
     share = len(fraud) / len(members) if members else 0.0
 
-    evidence_ids = sorted(shared, key=lambda s: -float(s["specificity"]))[:10]  # type: ignore[arg-type]
+    by_specificity = sorted(shared, key=lambda s: -float(s["specificity"]))  # type: ignore[arg-type]
+    evidence_ids = by_specificity[:10]
+    others = size - 1
     return [
         Observation(
             "shared_identifier",
             shared_weight,
-            f"Shares {len(shared)} identifier(s) with other applicants (specificity-weighted {shared_weight:.2f}).",
+            _shared_sentence(ctx, [str(s["node_id"]) for s in by_specificity], shared_weight),
             {"identifiers": evidence_ids},
         ),
         Observation(
             "ring_size",
             float(size - 1),
-            f"{size - 1} other applicant(s) within two hops over specific identifiers.",
+            _size_sentence(others, size >= ctx.params.ring_cap, ctx.params.ring_cap),
             {"members": [applicant_node(m) for m in members[:50]], "size": size},
         ),
         Observation(
             "ring_density",
             density if size >= 3 else 0.0,
-            f"The ring around the applicant is {density:.0%} dense ({len(pairs)} linked pairs of {size}).",
+            _density_sentence(size, len(pairs), int(possible), density),
             {"linked_pairs": len(pairs), "size": size, "identifiers": sorted(specific_ids)[:20]},
         ),
         Observation(
             "ring_velocity",
             float(len(active)),
-            f"{len(active)} ring member(s) applied in the last 14 days.",
+            f"{count(len(active), 'other ring member') if active else 'No other ring member'} applied in the "
+            f"{duration(RECENT)} before this application.",
             {"members": [applicant_node(m) for m in active[:50]], "window_days": 14},
         ),
         Observation(
             "ring_confirmed_fraud",
             share,
-            f"{len(fraud)} of {len(members)} ring member(s) are confirmed fraud.",
+            _fraud_share_sentence(len(fraud), len(members)),
             {"confirmed_fraud": fraud[:20], "members": len(members)},
         ),
     ]

@@ -4,6 +4,11 @@ A detector observes raw measures (``Observation``: a code, a value where
 higher means more abnormal, evidence an investigator can open, and a
 sentence); the scorer turns values into strengths against population
 baselines and weighs them into a score (``Signal``).
+
+An observation whose input was not sent (no form telemetry, no account
+creation time, no device) is ``known=False``: it keeps the neutral value it
+always had, so replays and baselines see the same numbers, but the scorer
+gives it no strength, so it adds nothing to the score and is never a reason.
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ from graph.vocabulary import HUB_LIMIT
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """A raw measure from one detector. ``value``: higher is more abnormal."""
+    """A raw measure from one detector. ``value``: higher is more abnormal;
+    ``known``: False when the input the measure needs was not sent."""
 
     code: str
     value: float
     sentence: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    known: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +45,7 @@ class Signal:
     contribution: float
     sentence: str
     evidence: dict[str, Any]
+    known: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +120,13 @@ class ScoringContext:
     def history(self) -> list[NormalisedApplication]:
         """The applicant's earlier applications, oldest first."""
         return list(self.snapshot.history)
+
+    def display(self, node_id: str) -> str:
+        """The masked display of an identifier seen in the snapshot ("" if none is known)."""
+        use = self.snapshot.usage.get(node_id) or self.snapshot.far_usage.get(node_id)
+        if use is not None and use.display:
+            return use.display
+        return next((i.display for i in self.app.identifiers if i.node_id == node_id), "")
 
     def labels(self, node_ids: Iterable[str]) -> dict[str, Label]:
         known = self.snapshot.labels

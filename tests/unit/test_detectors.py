@@ -3,6 +3,8 @@ must ignore (hubs, allow-listed identifiers, cleared links, what came later)."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from detectors import application_behaviour, bad_actor_proximity, shared_identifier_ring
@@ -133,8 +135,12 @@ def test_bot_filling_young_accounts_and_unknown_telemetry() -> None:
     unknown = observe(application_behaviour, store, app("S3", "uu", T0))
     assert bot["bot_form_fill"].value > human["bot_form_fill"].value
     assert bot["young_account"].value > human["young_account"].value
-    assert unknown["bot_form_fill"].sentence == "No form telemetry."
-    assert unknown["young_account"].sentence == "Account age unknown."
+    # Unknown telemetry keeps its neutral value (a two-minute fill, a year-old account) and is
+    # marked unknown, so the scorer weighs it as nothing (its sentences: tests/unit/test_sentences.py).
+    assert not unknown["bot_form_fill"].known and not unknown["young_account"].known
+    assert unknown["bot_form_fill"].value == -math.log1p(120.0)
+    assert unknown["young_account"].value == -math.log10(24 * 365.0)
+    assert bot["bot_form_fill"].known and bot["young_account"].known
 
 
 def test_geo_jumps_and_edits_between_resubmissions() -> None:
