@@ -58,8 +58,8 @@ def duration(seconds: float) -> str:
         raise ValueError(f"a duration is not negative: {seconds}")
     if float(number(seconds)) < 60:
         return _unit(seconds, "second")
-    if round(seconds / MINUTE) < 60:
-        return _unit(round(seconds / MINUTE), "minute")
+    if float(number(seconds / MINUTE)) < 60:
+        return _unit(seconds / MINUTE, "minute")
     if float(number(seconds / HOUR)) < 48:
         return _unit(seconds / HOUR, "hour")
     return _unit(seconds / DAY, "day")

@@ -39,7 +39,9 @@ KM_PER_DEGREE = 2 * math.pi * 6371.0 / 360  # along the equator
         (41.0, "41 seconds"),
         (59.4, "59 seconds"),
         (59.7, "1 minute"),  # never "60 seconds"
+        (90.0, "1.5 minutes"),
         (120.0, "2 minutes"),
+        (10.4 * MINUTE, "10 minutes"),
         (59 * MINUTE, "59 minutes"),
         (3599.0, "1 hour"),  # never "60 minutes"
         (1.5 * HOUR, "1.5 hours"),
