@@ -10,11 +10,13 @@ behaviour look coordinated rather than familial. A run:
    investigator allow-listed or cleared (``store.linked_components``);
 2. splits components larger than ``max_ring_size`` into Louvain communities
    (``store.split_communities``);
-3. measures every part of at least ``min_members`` applicants and scores it
-   (:func:`ring_score`);
-4. reports parts scoring at least ``threshold``, except *scripted bursts* (one
-   automation endpoint filling forms in seconds: the bot detector's case, not
-   an identity ring);
+3. measures every part of at least ``min_members`` applicants: its
+   *confidence* (:func:`ring_confidence`, how sure we are that it is a ring) and
+   its *score* (:mod:`detectors.ring_priority`, the expected loss that ranks
+   rings), with a plain-language summary of both in ``features["summary"]``;
+4. reports parts whose confidence is at least ``threshold``, except *scripted
+   bursts* (one automation endpoint filling forms in seconds: the bot
+   detector's case, not an identity ring);
 5. gives every reported ring an id that survives small changes
    (:func:`assign_ids`) and records splits and merges in its lineage;
 6. writes the rings with the run id (``store.write_rings``) unless nothing
@@ -23,13 +25,18 @@ behaviour look coordinated rather than familial. A run:
 Everything is read through the store contract, so the embedded store and
 Neo4j + GDS give the same rings on the same data.
 
-The ring score is a logistic combination of strengths in [0, 1] with the
+The ring confidence is a logistic combination of strengths in [0, 1] with the
 weights of :data:`DEFAULT_WEIGHTS`::
 
     z = -13 + 6 compression + 5 young_accounts + 5 hurried_forms + 5 few_edits
             + 3 shared_kinds + 8 fraud_evidence + 7 size
-    score = 1 / (1 + exp(-z))        reported when score >= 0.75 (z >= 1.1),
-                                     critical when score >= 0.999 (z >= 6.9)
+    confidence = 1 / (1 + exp(-z))   reported when confidence >= 0.75 (z >= 1.1)
+
+Confidence is close to 1 for nearly every reported ring, so it does not rank
+them. The ring score (``RingRecord.score``) does: the expected loss (confidence
+x the amounts the members applied for) on [0, 1), 0.5 at ``loss_scale``
+(20) average loans; a ring is critical from score 0.6 (30 average loans). See
+:mod:`detectors.ring_priority`.
 
 - compression: how tightly the members' first applications cluster in time,
   the mean of ``exp(-span / 14 days)`` over all members and over the shortest
@@ -51,8 +58,9 @@ The weights are hand-set, checked against planted rings and benign look-alikes
 the tests hold them on seeds never used to set them. A family of three who
 applied the same week with one new account stays below the threshold; a
 ring of three with new accounts and hurried, unedited forms does not. The
-mean amount against the population mean is reported as a feature, not scored:
-bust-outs and honest large loans share it.
+mean amount against the population mean is reported as a feature, not used
+for confidence: bust-outs and honest large loans share it. Amounts weigh in the
+score instead, once a group is confidently a ring.
 
 >>> from graph.store import open_store
 >>> run = detect_rings(open_store("memory://"), clock=lambda: 0.0)
@@ -74,6 +82,7 @@ from itertools import combinations
 from typing import Any
 
 from detectors.model import load_config
+from detectors.ring_priority import exposure, ring_priority, ring_summary
 from detectors.signals import DetectorParams
 from graph.errors import Conflict, InvalidInput
 from graph.memory import collector_paused
@@ -113,8 +122,9 @@ class RingParams:
     ``kinds``                 identifier kinds that link applicants.
     ``min_members``           smallest ring reported (a pair is never a ring).
     ``max_ring_size``         components larger than this are split with Louvain.
-    ``threshold``             ring score from which a part is reported as a ring.
+    ``threshold``             ring confidence from which a part is reported as a ring.
     ``critical``              ring score from which a ring is critical (exit code, report).
+    ``loss_scale``            expected loss, in average loans, at which the ring score is 0.5.
     ``young_account_days``    an account younger than this at its first application is young.
     ``compression_days``      time constant of the compression strength.
     ``core_share``            share of members whose first applications define the core span.
@@ -127,7 +137,7 @@ class RingParams:
     ``amount_sample``         applicants sampled (by key, deterministically) for the population
                               mean amount the ``amount_ratio`` feature compares with (a key-range
                               sample, ``store.applicants_below``); 0 leaves the ratio out.
-    ``weights``               the ring score's logistic weights (see the module docstring).
+    ``weights``               the ring confidence's logistic weights (see the module docstring).
     ``look_alike_similarity`` Jaccard similarity of two applicants' specific identifiers from which
                               the pair is listed as a look-alike lead (``store.look_alikes``:
                               GDS node similarity and degree on Neo4j).
@@ -137,7 +147,8 @@ class RingParams:
     min_members: int = 3
     max_ring_size: int = 60
     threshold: float = 0.75
-    critical: float = 0.999
+    critical: float = 0.6
+    loss_scale: float = 20.0
     young_account_days: float = 7.0
     compression_days: float = 14.0
     core_share: float = 0.75
@@ -166,6 +177,7 @@ class RingParams:
             "scripted_share": 0.0 < self.scripted_share <= 1.0,
             "keep_id_overlap": 0.0 < self.keep_id_overlap <= 1.0,
             "amount_sample": self.amount_sample >= 0,
+            "loss_scale": self.loss_scale > 0,
         }
         for name, ok in checks.items():
             if not ok:
@@ -193,7 +205,8 @@ class RingParams:
 # -- measuring one part ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class RingCandidate:
-    """One measured component (or Louvain part): who, through what, and how it scores."""
+    """One measured component (or Louvain part): who, through what, how sure we are
+    that it is a ring (``confidence``) and how much it puts at stake (``score``)."""
 
     members: tuple[str, ...]
     identifiers: tuple[str, ...]
@@ -202,9 +215,10 @@ class RingCandidate:
     features: dict[str, Any]
     score: float
     scripted: bool
+    confidence: float
 
     def reported(self, params: RingParams) -> bool:
-        return len(self.members) >= params.min_members and self.score >= params.threshold and not self.scripted
+        return len(self.members) >= params.min_members and self.confidence >= params.threshold and not self.scripted
 
 
 @dataclass(frozen=True)
@@ -238,12 +252,12 @@ def _sigmoid(z: float) -> float:
 
 
 def ring_log_odds(strengths: dict[str, float], weights: dict[str, float]) -> float:
-    """``z`` of the ring score from named strengths (see the module docstring)."""
+    """``z`` of the ring confidence from named strengths (see the module docstring)."""
     return weights["bias"] + sum(weights[name] * value for name, value in strengths.items())
 
 
-def ring_score(strengths: dict[str, float], weights: dict[str, float]) -> float:
-    """The ring score in [0, 1] from named strengths (see the module docstring)."""
+def ring_confidence(strengths: dict[str, float], weights: dict[str, float]) -> float:
+    """The ring confidence in [0, 1] from named strengths (see the module docstring)."""
     return _sigmoid(ring_log_odds(strengths, weights))
 
 
@@ -255,7 +269,7 @@ def measure(
     population: Population,
     params: RingParams,
 ) -> RingCandidate:
-    """Features, strengths and score of one part.
+    """Features, strengths, confidence, score and summary of one part.
 
     ``links`` maps each linking identifier to the part's members who used it;
     ``applications`` holds every member's applications, oldest first;
@@ -271,7 +285,7 @@ def measure(
     firsts: list[float] = []
     young = known_age = scripted = hurried = with_fill = pasted = 0
     edits: list[int] = []
-    amounts: list[float] = []
+    amounts: list[float | None] = []
     n_apps = 0
     for key in members:
         apps = applications.get(key, [])
@@ -285,8 +299,7 @@ def measure(
             known_age += 1
             young += (first.ts - created) < params.young_account_days * DAY
         for app in apps:
-            if app.amount is not None:
-                amounts.append(float(app.amount))
+            amounts.append(float(app.amount) if app.amount is not None else None)
             if app.form_fill_seconds is not None:
                 with_fill += 1
                 scripted += app.form_fill_seconds < params.scripted_fill_seconds
@@ -303,7 +316,8 @@ def measure(
     core = _core_span(firsts, params.core_share)
     young_share = young / known_age if known_age else 0.0
     fraud_share = len(confirmed) / size if size else 0.0
-    mean_amount = sum(amounts) / len(amounts) if amounts else None
+    known_amounts = [a for a in amounts if a is not None]
+    mean_amount = sum(known_amounts) / len(known_amounts) if known_amounts else None
     ratio = mean_amount / population.mean_amount if mean_amount is not None and population.mean_amount else None
     scripted_share = scripted / with_fill if with_fill else 0.0
     hurried_share = hurried / with_fill if with_fill else 0.0
@@ -318,7 +332,12 @@ def measure(
         "size": min(1.0, max(0, size - 2) / 8),
     }
     log_odds = ring_log_odds(strengths, params.weights)
-    score = _round(_sigmoid(log_odds), 6)
+    confidence = _round(_sigmoid(log_odds), 6)
+    stake = exposure(amounts, population.mean_amount or mean_amount or 1.0)
+    score = _round(ring_priority(confidence, stake.loans, params.loss_scale), 6)
+    by_kind: dict[str, int] = {}
+    for nid in links:
+        by_kind[node_kind(nid)] = by_kind.get(node_kind(nid), 0) + 1
     is_scripted = len(kinds) == 1 and scripted_share >= params.scripted_share
     features: dict[str, Any] = {
         "size": size,
@@ -327,6 +346,7 @@ def measure(
         "density": _round(len(pairs) / possible if possible else 0.0),
         "kinds": kinds,
         "kind_count": len(kinds),
+        "identifier_kinds": dict(sorted(by_kind.items())),
         "applications": n_apps,
         "first_application": _iso(min(firsts)) if firsts else None,
         "last_first_application": _iso(max(firsts)) if firsts else None,
@@ -349,11 +369,23 @@ def measure(
         "mean_field_edits": _round(sum(edits) / len(edits)) if edits else None,
         "strengths": {k: _round(v) for k, v in strengths.items()},
         "log_odds": _round(log_odds, 3),
+        "confidence": confidence,
+        "exposure": _round(stake.total, 2),
+        "exposure_loans": _round(stake.loans),
+        "amounts_unknown": stake.unknown,
+        "expected_loss": _round(confidence * stake.total, 2),
     }
+    features["summary"] = ring_summary(
+        features,
+        score,
+        young_account_days=params.young_account_days,
+        hurried_fill_seconds=params.hurried_fill_seconds,
+        loss_scale=params.loss_scale,
+    )
     if is_scripted:
         features["pattern"] = "scripted_burst"
     return RingCandidate(
-        tuple(members), tuple(sorted(links)), dict(sorted(links.items())), features, score, is_scripted
+        tuple(members), tuple(sorted(links)), dict(sorted(links.items())), features, score, is_scripted, confidence
     )
 
 
@@ -658,7 +690,7 @@ def _run(
         "parts": len(parts),
         "candidates": len(candidates),
         "scripted_bursts": sum(1 for c in candidates if c.scripted),
-        "below_threshold": sum(1 for c in candidates if not c.scripted and c.score < params.threshold),
+        "below_threshold": sum(1 for c in candidates if not c.scripted and c.confidence < params.threshold),
         "excluded_identifiers": len(exclude),
         "look_alike_pairs": len(look_alikes),
     }
@@ -680,7 +712,7 @@ def _run(
 
 
 def _rank(ring: RingRecord) -> tuple[float, float, str]:
-    """Highest score first; the log-odds order rings whose scores saturate at 1."""
+    """Highest score (expected loss) first, then the more confident ring, then the id."""
     return (-ring.score, -float(ring.features.get("log_odds", 0.0)), ring.ring_id)
 
 

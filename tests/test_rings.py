@@ -104,14 +104,52 @@ def test_a_rerun_on_unchanged_data_changes_nothing(planted: Planted) -> None:
 
 def test_ring_records_carry_features_and_scores(planted: Planted) -> None:
     params = RingParams()
-    for ring in planted.store.rings():
-        assert params.threshold <= ring.score <= 1.0
+    rings = planted.store.rings()
+    applications = planted.store.applications_of(sorted({m for r in rings for m in r.members}))
+    mean = planted.first.population.mean_amount
+    assert mean
+    for ring in rings:
         f = ring.features
+        assert params.threshold <= f["confidence"] <= 1.0 and 0.0 < ring.score < 1.0
         assert f["size"] == len(ring.members) and 0 < f["density"] <= 1
         assert set(f["kinds"]) <= set(params.kinds) and f["identifiers"] == len(ring.identifiers)
+        assert sum(f["identifier_kinds"].values()) == len(ring.identifiers)
         assert 0 <= f["confirmed_fraud_share"] <= 1 and 0 <= f["young_account_share"] <= 1
         assert f["span_days"] >= f["core_span_days"] >= 0
         assert ring.lineage["event"] == "new" and ring.lineage["first_run"] == planted.first.run_id
+        # exposure: what the members applied for, an unknown amount counted as one average loan
+        amounts = [a.amount for m in ring.members for a in applications[m]]
+        assert f["applications"] == len(amounts) and f["amounts_unknown"] == amounts.count(None)
+        assert f["exposure"] == pytest.approx(sum(a if a is not None else mean for a in amounts), abs=0.01)
+        assert f["expected_loss"] == pytest.approx(f["confidence"] * f["exposure"], abs=0.01)
+        assert f["summary"].startswith(f"Score {ring.score:.3f} ") and f"{len(ring.members)} applicants" in f["summary"]
+    # one population mean for the run, so the score orders rings exactly as their expected loss
+    by_loss = sorted(rings, key=lambda r: r.features["expected_loss"])
+    assert [r.score for r in by_loss] == sorted(r.score for r in rings)
+
+
+def test_ring_scores_spread_and_rank(planted: Planted) -> None:
+    """Issue 12: confidence saturates near 1 for most reported rings; the score must not.
+    No more than a third of the rings in the top 0.01 of the score range (of [0, 1] and
+    of the range the run's rings span), no ties that hide an order, rings ranked by it."""
+    run = planted.first
+    scores = [r.score for r in run.rings]
+    assert len(scores) >= 50, "the population should hold enough planted rings to rank"
+    lo, hi = min(scores), max(scores)
+    top_of_unit_range = sum(s >= 0.99 for s in scores)
+    top_of_run_range = sum(s >= hi - 0.01 * (hi - lo) for s in scores)
+    saturated = sum(r.features["confidence"] >= 0.99 for r in run.rings)
+    print(
+        f"n={planted.n} seed={planted.seed}: {len(scores)} rings, score {lo:.3f}..{hi:.3f}, "
+        f"{top_of_unit_range} >= 0.99, {top_of_run_range} in the top 1% of the run's range; "
+        f"{saturated} with confidence >= 0.99; {len(run.critical)} critical"
+    )
+    assert top_of_unit_range <= len(scores) / 3 and top_of_run_range <= len(scores) / 3
+    assert hi - lo >= 0.3, "the scores should span a good part of [0, 1]"
+    assert len({round(s, 3) for s in scores}) >= 0.6 * len(scores), "too many rings share a score"
+    assert 0 < len(run.critical) <= len(scores) / 3, "critical should single out the rings that matter most"
+    assert scores == sorted(scores, reverse=True), "the run lists rings highest score first"
+    assert [r.ring_id for r in run.rings[:10]] == [r.ring_id for r in sorted(run.rings, key=lambda r: -r.score)[:10]]
 
 
 def test_the_report_is_complete_and_self_contained(planted: Planted, tmp_path: Path) -> None:
@@ -333,7 +371,12 @@ def test_cli_detect_writes_rings_and_report_with_exit_codes(ring_db: str, tmp_pa
 
     again = runner.invoke(app, ["rings", "detect", "--out", str(out)])
     assert again.exit_code == 0 and "unchanged" in again.output
-    critical = runner.invoke(app, ["rings", "detect", "--out", str(out), "--fail-on-critical", "--critical", "0.5"])
+    assert ring.score < RingParams().critical, "five small loans are not a critical ring"
+    calm = runner.invoke(app, ["rings", "detect", "--out", str(out), "--fail-on-critical"])
+    assert calm.exit_code == 0, calm.output
+    critical = runner.invoke(
+        app, ["rings", "detect", "--out", str(out), "--fail-on-critical", "--critical", str(ring.score)]
+    )
     assert critical.exit_code == 1
     assert json.loads((out / "rings.json").read_text())["rings"][0]["ring_id"] == ring.ring_id
 
