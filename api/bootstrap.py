@@ -6,17 +6,21 @@ from __future__ import annotations
 import logging
 
 from api.service.desk import FraudDesk
+from api.service.review_policy import ReviewPolicy
 from api.settings import Settings
 from detectors.score import Scorer
 from graph.errors import InvalidInput, StoreUnavailable
 from graph.normalise import Normaliser
+from graph.records import configure_input_rules
 from graph.store import GraphStore, bind_pii_key, open_store
 
 log = logging.getLogger("ringsight")
 
 
 def build_normaliser(settings: Settings) -> Normaliser:
-    """Identifiers hashed with the deployment's PII key (the same key must build every store)."""
+    """Identifiers hashed with the deployment's PII key (the same key must build every store);
+    records are checked against the settings' input rules from here on."""
+    configure_input_rules(settings.input_rules())
     return Normaliser(settings.pii_key.get_secret_value().encode(), settings.phone_region)
 
 
@@ -34,4 +38,6 @@ def build_desk(settings: Settings, store: GraphStore | None = None) -> FraudDesk
     except InvalidInput:
         store.close()
         raise
-    return FraudDesk(store, normaliser, Scorer.default(settings.config_path, settings.model_path))
+    desk = FraudDesk(store, normaliser, Scorer.default(settings.config_path, settings.model_path))
+    desk.review = ReviewPolicy.of(settings.case_outcome_layers, settings.case_committee_limit_share)
+    return desk

@@ -17,15 +17,20 @@ from api.settings import Role, Settings, get_settings
 ROLE_GRANTS: dict[str, frozenset[str]] = {
     "scorer": frozenset({"scorer"}),
     "investigator": frozenset({"scorer", "investigator"}),
+    "senior": frozenset({"scorer", "investigator", "senior"}),
+    "committee": frozenset({"scorer", "investigator", "senior", "committee"}),
     "admin": frozenset({"scorer", "investigator", "admin"}),
 }
+"""What each role may do. Senior reviewers and the committee are investigators too; which
+case outcomes each layer may decide is the review policy's (api/service/review_policy.py)."""
 
 
 API_KEY = APIKeyHeader(
     name="X-API-Key",
     scheme_name="ApiKey",
     auto_error=False,
-    description="An API key of RINGSIGHT_API_KEYS; its role (scorer, investigator, admin) decides what it may do",
+    description="An API key of RINGSIGHT_API_KEYS; its role (scorer, investigator, senior, committee, admin) "
+    "decides what it may do",
 )
 
 

@@ -11,10 +11,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
-from graph.errors import Conflict, InvalidInput, ModelError, NotFound, RingsightError, StoreUnavailable
+from graph.errors import Conflict, Forbidden, InvalidInput, ModelError, NotFound, RingsightError, StoreUnavailable
 
 STATUS: dict[type[RingsightError], int] = {
     InvalidInput: 422,
+    Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
     StoreUnavailable: 503,
@@ -135,7 +136,13 @@ def install(app: FastAPI) -> None:
         extra: dict[str, Any] = {}
         if isinstance(exc, InvalidInput):
             extra = {"field": exc.field, "errors": [{"field": exc.field, "message": exc.message}]}
-        title = {422: "Invalid input", 404: "Not found", 409: "Conflict", 503: "Store unavailable"}.get(
-            status, "Server error"
-        )
+        elif isinstance(exc, Forbidden):
+            extra = {"rule": exc.rule}
+        title = {
+            422: "Invalid input",
+            403: "Forbidden",
+            404: "Not found",
+            409: "Conflict",
+            503: "Store unavailable",
+        }.get(status, "Server error")
         return problem(status, title, str(exc), **extra)

@@ -15,7 +15,11 @@ from api.settings import Role
 from detectors.score import ScoreResult
 from graph.records import ApplicationRecord
 from graph.store import Alert, AuditEvent, Decision, GraphEdge, GraphNode, Label
+from graph.store.records import Case, CaseStep
 from graph.vocabulary import IDENTIFIER_KINDS
+from graph.vocabulary import AlertStatus as _AlertStatus
+from graph.vocabulary import CaseLayer as _CaseLayer
+from graph.vocabulary import CaseStatus as _CaseStatus
 from graph.vocabulary import LabelStatus as _LabelStatus
 
 
@@ -41,8 +45,21 @@ class _Enum:
 Band = Annotated[Literal["low", "medium", "high", "critical"], _Enum("Band", "Risk band of a score")]
 Action = Annotated[Literal["approve", "step_up", "review", "decline"], _Enum("Action", "Recommended action")]
 AlertStatus = Annotated[
-    Literal["open", "acknowledged", "escalated", "closed"],
-    _Enum("AlertStatus", "How far an investigator has handled a monitoring alert (every alert starts open)"),
+    _AlertStatus,
+    _Enum("AlertStatus", "An alert's life: open -> acknowledged -> in_case -> resolved (every alert starts open)"),
+]
+AlertMove = Annotated[
+    Literal["acknowledged", "resolved"],
+    _Enum("AlertMove", "Where an investigator moves an alert by hand (a case takes it in_case)"),
+]
+CaseStatus = Annotated[
+    _CaseStatus,
+    _Enum("CaseStatus", "open -> recommended -> decided (-> appealed -> decided or closed) -> closed"),
+]
+CaseLayer = Annotated[_CaseLayer, _Enum("CaseLayer", "The review layer a case waits at")]
+CaseAction = Annotated[
+    Literal["assign", "recommend", "decide", "escalate", "appeal", "close"],
+    _Enum("CaseAction", "A step on a case"),
 ]
 LabelStatus = Annotated[
     _LabelStatus,
@@ -70,6 +87,7 @@ class Problem(BaseModel):
     detail: str = Field(description="What went wrong, for a person")
     field: str | None = Field(None, description="The first failing field or parameter (422)")
     errors: list[FieldProblem] | None = Field(None, description="Every failing field or parameter (422)")
+    rule: str | None = Field(None, description="The desk rule that forbids the step (403), e.g. four_eyes")
 
 
 class Reason(BaseModel):
@@ -130,7 +148,7 @@ class LookupRequest(BaseModel):
 
 
 class AlertUpdate(BaseModel):
-    status: AlertStatus
+    status: AlertMove
     reason: str = Field(min_length=3, max_length=2000, pattern=_SOME_TEXT)
 
 
@@ -281,6 +299,10 @@ class AlertView(BaseModel):
     previous_score: float | None
     status: AlertStatus
     detail: dict[str, Any]
+    updated_at: float | None = Field(None, description="When it last moved")
+    updated_by: str = Field("", description="Who moved it last")
+    note: str = Field("", description="Why it moved last")
+    case_id: str | None = Field(None, description="The case that took it on")
 
     @classmethod
     def of(cls, a: Alert, display: str = "") -> AlertView:
@@ -296,6 +318,10 @@ class AlertView(BaseModel):
             previous_score=a.previous_score,
             status=a.status,
             detail=a.detail,
+            updated_at=a.updated_at,
+            updated_by=a.updated_by,
+            note=a.note,
+            case_id=a.case_id,
         )
 
 
@@ -314,6 +340,104 @@ class RescoreResult(BaseModel):
 class AlertUpdated(BaseModel):
     alert_id: str
     status: AlertStatus
+
+
+class CaseOpen(BaseModel):
+    subject: str | None = Field(
+        None,
+        max_length=200,
+        description="applicant:<key>, an identifier node id, application:<id> (its latest decision) or a ring id; "
+        "may be left out with alert_id (the alert's applicant)",
+    )
+    reason: str = Field(min_length=3, max_length=2000, pattern=_SOME_TEXT)
+    alert_id: str | None = Field(None, max_length=100, description="Open the case from this alert")
+
+
+class CaseStepRequest(BaseModel):
+    action: CaseAction
+    outcome: str | None = Field(
+        None,
+        max_length=200,
+        description="recommend/decide: watch, limit_reduce, freeze, close, clear or confirmed_fraud; deciding an "
+        "appeal: upheld or rejected; assign: the assignee's actor name (default: the caller)",
+    )
+    reason: str = Field(min_length=3, max_length=2000, pattern=_SOME_TEXT)
+    limit_share: float | None = Field(None, gt=0, le=1, description="limit_reduce: the share of the limit to cut")
+    evidence: str | None = Field(None, max_length=4000, description="appeal: the customer's new evidence")
+
+
+class CaseStepView(BaseModel):
+    seq: int
+    at: float
+    actor: str
+    action: str
+    outcome: str | None
+    reason: str
+    status: CaseStatus
+    layer: CaseLayer
+    detail: dict[str, Any]
+
+    @classmethod
+    def of(cls, s: CaseStep) -> CaseStepView:
+        return cls(
+            seq=s.seq,
+            at=s.at,
+            actor=s.actor,
+            action=s.action,
+            outcome=s.outcome,
+            reason=s.reason,
+            status=s.status,
+            layer=s.layer,
+            detail=s.detail,
+        )
+
+
+class CaseSummary(BaseModel):
+    case_id: str
+    subject: str
+    subject_kind: Literal["applicant", "identifier", "ring"]
+    subject_display: str = Field(description="Masked display of the subject (the ring id for a ring)")
+    source: Literal["alert", "decision", "ring", "manual"]
+    opened_at: float
+    opened_by: str
+    reason: str
+    status: CaseStatus
+    layer: CaseLayer
+    owner: str | None
+    outcome: str | None
+    updated_at: float
+    version: int = Field(description="Number of steps so far")
+    alert_id: str | None
+    tier: str | None = Field(None, description="The tier of the alert it was opened from")
+
+    @classmethod
+    def fields_of(cls, c: Case, kind: str, display: str) -> dict[str, Any]:
+        alert = c.evidence.get("alert") or {}
+        return {
+            "case_id": c.case_id,
+            "subject": c.subject,
+            "subject_kind": kind,
+            "subject_display": display,
+            "source": c.source,
+            "opened_at": c.opened_at,
+            "opened_by": c.opened_by,
+            "reason": c.reason,
+            "status": c.status,
+            "layer": c.layer,
+            "owner": c.owner,
+            "outcome": c.outcome,
+            "updated_at": c.updated_at,
+            "version": c.version,
+            "alert_id": c.alert_id,
+            "tier": alert.get("tier"),
+        }
+
+
+class CaseView(CaseSummary):
+    evidence: dict[str, Any] = Field(description="Frozen when the case was opened")
+    timeline: list[CaseStepView]
+    actions: list[CaseAction] = Field(description="The steps the calling key may take now")
+    outcomes: list[str] = Field(description="The outcomes the calling key's layer may decide now")
 
 
 class RingSummary(BaseModel):

@@ -15,9 +15,15 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_PII_KEY = "ringsight-development-key-change-me"
-Role = Literal["scorer", "investigator", "admin"]
+Role = Literal["scorer", "investigator", "senior", "committee", "admin"]
 MetricsAccess = Literal["off", "open", "admin"]
-DEV_API_KEYS: dict[str, Role] = {"dev-scorer": "scorer", "dev-investigator": "investigator", "dev-admin": "admin"}
+DEV_API_KEYS: dict[str, Role] = {
+    "dev-scorer": "scorer",
+    "dev-investigator": "investigator",
+    "dev-senior": "senior",
+    "dev-committee": "committee",
+    "dev-admin": "admin",
+}
 
 
 class Settings(BaseSettings):
@@ -37,6 +43,14 @@ class Settings(BaseSettings):
     model_path: str | None = None
     config_path: str | None = None
     monitoring: bool = True
+    case_outcome_layers: dict[str, str] = Field(
+        default_factory=dict,
+        description="JSON object: case outcome -> the lowest layer (analyst, senior, committee) that may decide "
+        "it; unnamed outcomes keep their defaults (see api/service/review_policy.py)",
+    )
+    case_committee_limit_share: float = Field(
+        0.5, gt=0, le=1, description="A limit cut above this share of the limit is decided by the committee"
+    )
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above it)")
     metrics: MetricsAccess | None = Field(
@@ -45,7 +59,7 @@ class Settings(BaseSettings):
         "admin in production",
     )
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "case_outcome_layers", mode="before")
     @classmethod
     def _keys_from_json(cls, value: object) -> object:
         return json.loads(value) if isinstance(value, str) else value

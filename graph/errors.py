@@ -6,6 +6,7 @@ the HTTP layer maps each subclass to one status code in one place
 
     RingsightError
      +-- InvalidInput          bad data from a caller; names the field (422)
+     +-- Forbidden             a rule of the desk forbids this caller this step (403)
      +-- NotFound              an id that does not exist (404)
      +-- Conflict              a write that contradicts stored state (409)
      +-- StoreUnavailable      the graph store cannot be reached in time (503)
@@ -25,6 +26,16 @@ class InvalidInput(RingsightError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.message = message
+
+
+class Forbidden(RingsightError):
+    """A step the caller's key may not take, named by the ``rule`` that forbids it
+    (e.g. four eyes: the key that recommended a step cannot decide it)."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(f"{rule}: {message}")
+        self.rule = rule
         self.message = message
 
 

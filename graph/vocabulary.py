@@ -59,6 +59,16 @@ CONFIRMED_FRAUD = "confirmed_fraud"
 BLOCKING_STATUSES: frozenset[str] = frozenset({"allow_listed", "cleared"})
 """Labels that stop a walk and take an identifier out of rings (kiosks, cleared households)."""
 
+AlertStatus = Literal["open", "acknowledged", "in_case", "resolved"]
+ALERT_STATUSES: tuple[str, ...] = ("open", "acknowledged", "in_case", "resolved")
+"""An alert's life, in order; only ``resolved`` ends it."""
+
+CaseStatus = Literal["open", "recommended", "decided", "appealed", "closed"]
+CASE_STATUSES: tuple[str, ...] = ("open", "recommended", "decided", "appealed", "closed")
+CaseLayer = Literal["analyst", "senior", "committee"]
+CASE_LAYERS: tuple[str, ...] = ("analyst", "senior", "committee")
+"""Review layers, lowest first: a layer may decide whatever a lower one may."""
+
 HUB_LIMIT = 30
 """Identifiers used by more applicants than this are hubs: counted, never expanded,
 by scoring, investigation views and ring runs alike (the config file may lower it)."""

@@ -1,5 +1,5 @@
 """Investigation: the files investigators open (an application, an applicant, a node,
-a network, a ring), the alerts they handle, the audit log they read, and lookups of
+a network, a ring), the audit log they read, and lookups of
 raw identifiers (audited: who looked whom up)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from api.service.base import DeskBase, applicant_key
 from graph.errors import NotFound
 from graph.normalise import NormalisedApplication
-from graph.store import Alert, AuditEvent, Decision, IdentifierUsage, Label, RingRecord, Subgraph
+from graph.store import AuditEvent, Decision, IdentifierUsage, Label, RingRecord, Subgraph
 from graph.vocabulary import USAGE_WINDOW, applicant_node, node_kind
 
 
@@ -105,16 +105,6 @@ class Investigating(DeskBase):
         """Current labels, newest first; only those of ``status`` when given."""
         found = (lab for lab in self.store.labels().values() if status is None or lab.status == status)
         return sorted(found, key=lambda lab: -lab.at)
-
-    def alerts_by(self, status: str | None, limit: int) -> list[tuple[Alert, str]]:
-        """Alerts (newest first) with each applicant's masked display."""
-        found = self.store.alerts(status, limit)
-        display = self.store.node_display([applicant_node(a.applicant_key) for a in found])
-        return [(a, display.get(applicant_node(a.applicant_key), "")) for a in found]
-
-    def handle_alert(self, alert_id: str, status: str, reason: str, actor: str) -> None:
-        self.store.set_alert_status(alert_id, status)
-        self.store.append_audit(self.now(), actor, f"alert:{status}", alert_id, {"reason": reason})
 
     def rings_by(self, min_score: float, limit: int) -> list[RingRecord]:
         """Rings of the latest run scoring at least ``min_score``, highest first."""

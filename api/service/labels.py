@@ -3,14 +3,16 @@ audited and followed by monitoring of whom the change reaches."""
 
 from __future__ import annotations
 
+from api.service.alerts import Alerting
 from api.service.monitoring import Monitoring
 from graph.errors import InvalidInput, NotFound
 from graph.store import Alert, Label
 from graph.vocabulary import LABEL_STATUSES, node_kind
 
 
-class Labelling(Monitoring):
-    """Labels change what monitoring sees, so labelling is built on it."""
+class Labelling(Monitoring, Alerting):
+    """Labels change what monitoring sees, so labelling is built on it; clearing or
+    removing a label withdraws the cause of the alerts it raised."""
 
     def label(self, node_id: str, status: str, actor: str, reason: str) -> list[Alert]:
         """Mark a node confirmed fraud, cleared or allow-listed; re-score who it affects."""
@@ -31,6 +33,8 @@ class Labelling(Monitoring):
             node_id,
             {"reason": reason, "previous": previous.status if previous else None},
         )
+        if previous is not None and previous.status != status:
+            self.withdraw_cause(node_id, actor, f"label {previous.status} replaced by {status}: {reason}")
         return self.monitor(self.affected_by([node_id]), trigger=f"label:{status}:{node_id}")
 
     def remove_label(self, node_id: str, actor: str, reason: str) -> None:
@@ -43,6 +47,8 @@ class Labelling(Monitoring):
         self.store.append_audit(
             self.now(), actor, "label:removed", node_id, {"reason": reason, "previous": previous.status}
         )
+        self.withdraw_cause(node_id, actor, f"label {previous.status} removed: {reason}")
+        self.monitor(self.affected_by([node_id]), trigger=f"label:removed:{node_id}")
 
     def _require_node(self, node_id: str) -> None:
         kind, _, key = node_id.partition(":")

@@ -12,7 +12,7 @@ from api.service.assessment import decision_of
 from api.service.base import DeskBase, applicant_key
 from graph.errors import NotFound
 from graph.store import Alert, Decision
-from graph.vocabulary import applicant_node
+from graph.vocabulary import CONFIRMED_FRAUD, applicant_node
 
 ALERT_TIERS: dict[str, str] = {"medium": "watch", "high": "investigate", "critical": "freeze_recommended"}
 """Band reached by an existing applicant on re-scoring -> alert tier."""
@@ -74,10 +74,15 @@ class Monitoring(DeskBase):
 
     def monitor(self, applicant_keys: Sequence[str], trigger: str, cap: int = 200) -> list[Alert]:
         """Re-score each applicant's latest application with today's graph; raise an alert
-        when the band rises to medium or above."""
+        when the band rises to medium or above (not for an applicant already confirmed as
+        fraud: there is nothing left to alert anyone to)."""
         alerts: list[Alert] = []
         now = self.now()
-        for key in list(applicant_keys)[:cap]:
+        keys = list(applicant_keys)[:cap]
+        confirmed = {
+            n for n, lab in self.store.labels([applicant_node(k) for k in keys]).items() if lab.status == CONFIRMED_FRAUD
+        }
+        for key in keys:
             apps = self.store.applicant_applications(key)
             if not apps:
                 continue
@@ -88,7 +93,7 @@ class Monitoring(DeskBase):
             self.store.record_decision(decision_of(result, now, "monitoring"))
             old_rank = _BAND_ORDER.index(previous.band) if previous else 0
             new_rank = _BAND_ORDER.index(result.band)
-            if new_rank > old_rank and result.band in ALERT_TIERS:
+            if new_rank > old_rank and result.band in ALERT_TIERS and applicant_node(key) not in confirmed:
                 alert = Alert(
                     alert_id=f"AL-{uuid.uuid4().hex[:12]}",
                     applicant_key=key,
@@ -104,7 +109,8 @@ class Monitoring(DeskBase):
                         "reasons": [r.code for r in result.reasons],
                     },
                 )
-                self.store.add_alert(alert)
+                if not self.store.add_alert(alert):
+                    continue  # the applicant has an unresolved alert of this tier already
                 self.store.append_audit(
                     now,
                     "monitoring",

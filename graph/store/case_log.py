@@ -1,7 +1,7 @@
 """The case log seam: what people and the desk decided about the graph.
 
-Decisions, investigator labels, alerts, the append-only audit log and
-store-wide settings. Casework adds cases here.
+Decisions, investigator labels, alerts and their life, cases and their steps,
+the append-only audit log and store-wide settings.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
-from graph.store.records import Alert, AuditEvent, Decision, Label
+from graph.store.records import Alert, AuditEntry, AuditEvent, Case, Decision, Label
 
 
 class CaseLog(ABC):
@@ -32,14 +32,57 @@ class CaseLog(ABC):
         """Current labels, of the given nodes or of every labelled node."""
 
     @abstractmethod
-    def add_alert(self, alert: Alert) -> None: ...
+    def add_alert(self, alert: Alert) -> bool:
+        """Store a new alert; False (nothing written) when the applicant already has an
+        unresolved alert of the same tier. The check and the write are one atomic step in
+        the database, so any number of processes raise one alert."""
 
     @abstractmethod
-    def alerts(self, status: str | None = None, limit: int = 100) -> list[Alert]:
+    def alert(self, alert_id: str) -> Alert | None: ...
+
+    @abstractmethod
+    def alerts(self, status: str | None = None, limit: int = 100, applicant_key: str | None = None) -> list[Alert]:
         """Newest first."""
 
     @abstractmethod
-    def set_alert_status(self, alert_id: str, status: str) -> None: ...
+    def set_alert_status(
+        self, alert_id: str, status: str, by: str, at: float, note: str, case_id: str | None = None
+    ) -> Alert:
+        """Move an alert to ``status`` (who, when, why; the case that took it on) and return it;
+        :class:`~graph.errors.NotFound` if there is no such alert."""
+
+    @abstractmethod
+    def resolve_alerts(self, triggers: Sequence[str], by: str, at: float, note: str) -> list[Alert]:
+        """Resolve every unresolved alert raised by one of ``triggers`` (its cause was
+        withdrawn); return them as resolved."""
+
+    # -- cases --------------------------------------------------------------------------------------
+    @abstractmethod
+    def open_case(self, case: Case, audit: AuditEntry) -> None:
+        """Store a new case with its opening step and the audit event of opening it, in one
+        transaction; :class:`~graph.errors.Conflict` if the case id exists."""
+
+    @abstractmethod
+    def add_case_step(self, case: Case, audit: AuditEntry) -> None:
+        """Write ``case``'s state and its last step (number ``case.version``) with its audit
+        event, in one transaction, only if the stored case is at version ``case.version - 1``;
+        :class:`~graph.errors.Conflict` otherwise (someone stepped first)."""
+
+    @abstractmethod
+    def case(self, case_id: str) -> Case | None:
+        """A case with every step, oldest first."""
+
+    @abstractmethod
+    def cases(
+        self,
+        status: str | None = None,
+        layer: str | None = None,
+        owner: str | None = None,
+        subject: str | None = None,
+        limit: int = 100,
+    ) -> list[Case]:
+        """Cases matching every filter given (``owner=""``: unassigned), most recently
+        updated first, without their steps."""
 
     @abstractmethod
     def append_audit(self, at: float, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:

@@ -143,6 +143,11 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
+    """A monitoring alert. Its life is ``open -> acknowledged -> in_case -> resolved``
+    (see :data:`graph.vocabulary.ALERT_STATUSES`); ``updated_*`` and ``note`` say who moved
+    it last, when and why, ``case_id`` the case that took it on. An applicant has at most
+    one unresolved alert per tier (the store refuses a second)."""
+
     alert_id: str
     applicant_key: str
     tier: str
@@ -152,6 +157,50 @@ class Alert:
     previous_score: float | None
     status: str = "open"
     detail: dict[str, Any] = field(default_factory=dict)
+    updated_at: float | None = None
+    updated_by: str = ""
+    note: str = ""
+    case_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseStep:
+    """One step of a case: who did what, when, with which outcome and why; ``status``
+    and ``layer`` are the case's after the step. Steps are numbered from 1 (the opening)."""
+
+    seq: int
+    at: float
+    actor: str
+    action: str
+    outcome: str | None
+    reason: str
+    status: str
+    layer: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A case: a subject (an applicant, an identifier or a ring), the evidence frozen when
+    it was opened, and its state after its latest step. ``version`` is the number of steps:
+    a step is written only onto the version it was decided on, so two reviewers acting on
+    one case at once cannot both succeed. Listings may leave ``steps`` empty."""
+
+    case_id: str
+    subject: str
+    source: str
+    opened_at: float
+    opened_by: str
+    reason: str
+    evidence: dict[str, Any]
+    status: str
+    layer: str
+    owner: str | None
+    outcome: str | None
+    updated_at: float
+    version: int
+    alert_id: str | None = None
+    steps: tuple[CaseStep, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

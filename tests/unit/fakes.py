@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from graph.errors import Conflict, NotFound
@@ -20,6 +21,7 @@ from graph.store.records import (
     Alert,
     AuditEntry,
     AuditEvent,
+    Case,
     Decision,
     GraphEdge,
     GraphNode,
@@ -61,6 +63,7 @@ class FakeStore(GraphStore):
         self.label_book: dict[str, Label] = {}
         self.decision_log: list[Decision] = []
         self.alert_book: dict[str, Alert] = {}
+        self.case_book: dict[str, Case] = {}
         self.audit_log: list[AuditEvent] = []
         self.settings: dict[str, str] = {}
         self.ring_book: list[RingRecord] = []
@@ -228,23 +231,82 @@ class FakeStore(GraphStore):
             return dict(self.label_book)
         return {n: self.label_book[n] for n in node_ids if n in self.label_book}
 
-    def add_alert(self, alert: Alert) -> None:
+    def add_alert(self, alert: Alert) -> bool:
         self._call("add_alert")
-        self.alert_book.setdefault(alert.alert_id, alert)
+        if alert.alert_id in self.alert_book or any(
+            a.applicant_key == alert.applicant_key and a.tier == alert.tier and a.status != "resolved"
+            for a in self.alert_book.values()
+        ):
+            return False
+        self.alert_book[alert.alert_id] = alert
+        return True
 
-    def alerts(self, status: str | None = None, limit: int = 100) -> list[Alert]:
+    def alert(self, alert_id: str) -> Alert | None:
+        self._call("alert")
+        return self.alert_book.get(alert_id)
+
+    def alerts(self, status: str | None = None, limit: int = 100, applicant_key: str | None = None) -> list[Alert]:
         self._call("alerts")
-        found = [a for a in self.alert_book.values() if status is None or a.status == status]
+        found = [
+            a
+            for a in self.alert_book.values()
+            if (status is None or a.status == status) and (applicant_key is None or a.applicant_key == applicant_key)
+        ]
         return sorted(found, key=lambda a: (-a.at, a.alert_id))[:limit]
 
-    def set_alert_status(self, alert_id: str, status: str) -> None:
+    def set_alert_status(
+        self, alert_id: str, status: str, by: str, at: float, note: str, case_id: str | None = None
+    ) -> Alert:
         self._call("set_alert_status")
         alert = self.alert_book.get(alert_id)
         if alert is None:
             raise NotFound("alert", alert_id)
-        from dataclasses import replace
+        moved = replace(alert, status=status, updated_by=by, updated_at=at, note=note, case_id=case_id or alert.case_id)
+        self.alert_book[alert_id] = moved
+        return moved
 
-        self.alert_book[alert_id] = replace(alert, status=status)
+    def resolve_alerts(self, triggers: Sequence[str], by: str, at: float, note: str) -> list[Alert]:
+        self._call("resolve_alerts")
+        hit = [a for a in self.alert_book.values() if a.trigger in triggers and a.status != "resolved"]
+        return [self.set_alert_status(a.alert_id, "resolved", by, at, note) for a in hit]
+
+    def open_case(self, case: Case, audit: AuditEntry) -> None:
+        self._call("open_case")
+        if case.case_id in self.case_book:
+            raise Conflict(f"case {case.case_id!r} exists")
+        self.case_book[case.case_id] = case
+        self.append_audit(audit.at, audit.actor, audit.action, audit.subject, audit.detail)
+
+    def add_case_step(self, case: Case, audit: AuditEntry) -> None:
+        self._call("add_case_step")
+        stored = self.case_book.get(case.case_id)
+        if stored is None or stored.version != case.version - 1:
+            raise Conflict(f"case {case.case_id!r} changed meanwhile")
+        self.case_book[case.case_id] = case
+        self.append_audit(audit.at, audit.actor, audit.action, audit.subject, audit.detail)
+
+    def case(self, case_id: str) -> Case | None:
+        self._call("case")
+        return self.case_book.get(case_id)
+
+    def cases(
+        self,
+        status: str | None = None,
+        layer: str | None = None,
+        owner: str | None = None,
+        subject: str | None = None,
+        limit: int = 100,
+    ) -> list[Case]:
+        self._call("cases")
+        found = [
+            replace(c, steps=())
+            for c in self.case_book.values()
+            if (status is None or c.status == status)
+            and (layer is None or c.layer == layer)
+            and (subject is None or c.subject == subject)
+            and (owner is None or c.owner == (owner or None))
+        ]
+        return sorted(found, key=lambda c: (-c.updated_at, c.case_id))[:limit]
 
     def append_audit(self, at: float, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:
         self._call("append_audit")

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from graph.errors import NotFound
-from graph.store.embedded.database import transaction
-from graph.store.records import Alert, AuditEvent, Decision, Label, RingRecord
+from graph.store.embedded.database import insert_audit, transaction
+from graph.store.records import Alert, AuditEntry, AuditEvent, Decision, Label, RingRecord
 
 
 class CaseLogRows:
@@ -76,11 +76,22 @@ class CaseLogRows:
         return [Decision(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in rows]
 
     # -- alerts -----------------------------------------------------------------------------------
-    def add_alert(self, alert: Alert) -> None:
+    _ALERT_COLUMNS = (
+        "alert_id, applicant_key, tier, at, trigger, score, previous_score, status, detail, "
+        "updated_at, updated_by, note, case_id"
+    )
+
+    @staticmethod
+    def _alert(r: tuple[Any, ...]) -> Alert:
+        return Alert(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]), r[9], r[10], r[11], r[12])
+
+    def add_alert(self, alert: Alert) -> bool:
         a = alert
         with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            # The partial unique index (one unresolved alert per applicant and tier) and the
+            # primary key both make this a no-op for a duplicate.
+            cur = self._db.execute(
+                f"INSERT OR IGNORE INTO alerts ({self._ALERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     a.alert_id,
                     a.applicant_key,
@@ -91,25 +102,71 @@ class CaseLogRows:
                     a.previous_score,
                     a.status,
                     json.dumps(a.detail, sort_keys=True),
+                    a.updated_at,
+                    a.updated_by,
+                    a.note,
+                    a.case_id,
                 ),
             )
+        return cur.rowcount == 1
 
-    def alerts(self, status: str | None = None, limit: int = 100) -> list[Alert]:
-        sql = "SELECT * FROM alerts"
-        params: tuple[Any, ...] = ()
+    def alert(self, alert_id: str) -> Alert | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {self._ALERT_COLUMNS} FROM alerts WHERE alert_id = ?", (alert_id,)
+            ).fetchone()
+        return None if row is None else self._alert(row)
+
+    def alerts(self, status: str | None = None, limit: int = 100, applicant_key: str | None = None) -> list[Alert]:
+        where: list[str] = []
+        params: list[Any] = []
         if status is not None:
-            sql += " WHERE status = ?"
-            params = (status,)
+            where.append("status = ?")
+            params.append(status)
+        if applicant_key is not None:
+            where.append("applicant_key = ?")
+            params.append(applicant_key)
+        sql = f"SELECT {self._ALERT_COLUMNS} FROM alerts"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY at DESC, alert_id LIMIT ?"
         with self._lock:
             rows = self._db.execute(sql, (*params, limit)).fetchall()
-        return [Alert(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8])) for r in rows]
+        return [self._alert(r) for r in rows]
 
-    def set_alert_status(self, alert_id: str, status: str) -> None:
+    def set_alert_status(
+        self, alert_id: str, status: str, by: str, at: float, note: str, case_id: str | None = None
+    ) -> Alert:
         with self._lock:
-            cur = self._db.execute("UPDATE alerts SET status = ? WHERE alert_id = ?", (status, alert_id))
-        if cur.rowcount == 0:
-            raise NotFound("alert", alert_id)
+            cur = self._db.execute(
+                "UPDATE alerts SET status = ?, updated_at = ?, updated_by = ?, note = ?, "
+                "case_id = coalesce(?, case_id) WHERE alert_id = ?",
+                (status, at, by, note, case_id, alert_id),
+            )
+            if cur.rowcount == 0:
+                raise NotFound("alert", alert_id)
+            found = self.alert(alert_id)
+        assert found is not None
+        return found
+
+    def resolve_alerts(self, triggers: Sequence[str], by: str, at: float, note: str) -> list[Alert]:
+        if not triggers:
+            return []
+        marks = ", ".join("?" * len(triggers))
+        with self._lock, transaction(self._db, "resolve alerts"):
+            ids = [
+                r[0]
+                for r in self._db.execute(
+                    f"SELECT alert_id FROM alerts WHERE status != 'resolved' AND trigger IN ({marks})",
+                    tuple(triggers),
+                )
+            ]
+            self._db.executemany(
+                "UPDATE alerts SET status = 'resolved', updated_at = ?, updated_by = ?, note = ? WHERE alert_id = ?",
+                [(at, by, note, i) for i in ids],
+            )
+            found = [self.alert(i) for i in ids]
+        return [a for a in found if a is not None]
 
     # -- audit ------------------------------------------------------------------------------------
     def append_audit(self, at: float, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:
@@ -117,11 +174,7 @@ class CaseLogRows:
             return self._insert_audit(at, actor, action, subject, detail)
 
     def _insert_audit(self, at: float, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:
-        cur = self._db.execute(
-            "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-            (at, actor, action, subject, json.dumps(detail, sort_keys=True, default=str)),
-        )
-        return int(cur.lastrowid or 0)
+        return insert_audit(self._db, AuditEntry(at, actor, action, subject, detail))
 
     def audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]:
         sql = "SELECT seq, at, actor, action, subject, detail FROM audit"

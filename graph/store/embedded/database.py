@@ -11,14 +11,16 @@ positions in the index arrays::
                   identifiers BLOB (little-endian int32 identifier ids, in the application's order),
                   scalar properties ...)
 
-plus the case log (labels, decisions, alerts, the append-only audit log,
-rings, settings), unchanged from the first schema. ``PRAGMA user_version`` is
+plus the case log (labels, decisions, alerts, cases and their append-only steps,
+the append-only audit log, rings, settings); the first schema's alerts table is
+given the lifecycle columns on open (:func:`_upgrade_alerts`). ``PRAGMA user_version`` is
 the schema version: 0 is the wave-1 schema (identifiers packed as text in each
 application row), migrated in one transaction on first open.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import sqlite3
 import struct
@@ -28,6 +30,7 @@ from pathlib import Path
 
 from graph.errors import InvalidInput, StoreUnavailable
 from graph.normalise import SCALAR_PROPS
+from graph.store.records import AuditEntry
 from graph.vocabulary import KIND_CODE
 
 SCHEMA_VERSION = 2
@@ -62,6 +65,21 @@ _CASE_LOG = (
         alert_id TEXT PRIMARY KEY, applicant_key TEXT NOT NULL, tier TEXT NOT NULL, at REAL NOT NULL,
         trigger TEXT NOT NULL, score REAL NOT NULL, previous_score REAL, status TEXT NOT NULL,
         detail TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS cases (
+        case_id TEXT PRIMARY KEY, subject TEXT NOT NULL, source TEXT NOT NULL, opened_at REAL NOT NULL,
+        opened_by TEXT NOT NULL, reason TEXT NOT NULL, evidence TEXT NOT NULL, status TEXT NOT NULL,
+        layer TEXT NOT NULL, owner TEXT, outcome TEXT, updated_at REAL NOT NULL, version INTEGER NOT NULL,
+        alert_id TEXT)""",
+    "CREATE INDEX IF NOT EXISTS cases_by_update ON cases(updated_at)",
+    "CREATE INDEX IF NOT EXISTS cases_by_subject ON cases(subject)",
+    """CREATE TABLE IF NOT EXISTS case_steps (
+        case_id TEXT NOT NULL, seq INTEGER NOT NULL, at REAL NOT NULL, actor TEXT NOT NULL,
+        action TEXT NOT NULL, outcome TEXT, reason TEXT NOT NULL, status TEXT NOT NULL, layer TEXT NOT NULL,
+        detail TEXT NOT NULL, PRIMARY KEY (case_id, seq))""",
+    """CREATE TRIGGER IF NOT EXISTS case_steps_append_only_update BEFORE UPDATE ON case_steps
+        BEGIN SELECT RAISE(ABORT, 'case steps are append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS case_steps_append_only_delete BEFORE DELETE ON case_steps
+        BEGIN SELECT RAISE(ABORT, 'case steps are append-only'); END""",
     """CREATE TABLE IF NOT EXISTS audit (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, actor TEXT NOT NULL,
         action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL)""",
@@ -72,6 +90,39 @@ _CASE_LOG = (
     """CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
 )
+
+_ALERT_LIFECYCLE = {
+    "updated_at": "REAL",
+    "updated_by": "TEXT NOT NULL DEFAULT ''",
+    "note": "TEXT NOT NULL DEFAULT ''",
+    "case_id": "TEXT",
+}
+"""Columns the alert lifecycle added to the first schema's alerts table."""
+
+
+def _upgrade_alerts(db: sqlite3.Connection) -> None:
+    """Give an older alerts table the lifecycle columns and the rule of one unresolved
+    alert per applicant and tier (duplicates an older version raised are resolved first,
+    the newest kept, so the rule can be created)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(alerts)")}
+    for name, kind in _ALERT_LIFECYCLE.items():
+        if name not in columns:
+            db.execute(f"ALTER TABLE alerts ADD COLUMN {name} {kind}")  # names from the constant above
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'alerts_one_unresolved'").fetchone():
+        return
+    db.execute(
+        """UPDATE alerts SET status = 'resolved', note = 'duplicate of a newer unresolved alert'
+           WHERE status != 'resolved' AND EXISTS (
+             SELECT 1 FROM alerts newer WHERE newer.applicant_key = alerts.applicant_key
+               AND newer.tier = alerts.tier AND newer.status != 'resolved'
+               AND (newer.at > alerts.at OR (newer.at = alerts.at AND newer.alert_id > alerts.alert_id)))"""
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS alerts_one_unresolved ON alerts(applicant_key, tier) "
+        "WHERE status != 'resolved'"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS alerts_by_trigger ON alerts(trigger)")
+
 
 _GRAPH = (
     "CREATE TABLE IF NOT EXISTS applicants (id INTEGER PRIMARY KEY, key TEXT NOT NULL, display TEXT NOT NULL)",
@@ -133,6 +184,15 @@ def transaction(db: sqlite3.Connection, what: str) -> Iterator[None]:
         raise
 
 
+def insert_audit(db: sqlite3.Connection, entry: AuditEntry) -> int:
+    """Append one audit event (inside the caller's transaction); return its sequence number."""
+    cur = db.execute(
+        "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+        (entry.at, entry.actor, entry.action, entry.subject, json.dumps(entry.detail, sort_keys=True, default=str)),
+    )
+    return int(cur.lastrowid or 0)
+
+
 def prepare(db: sqlite3.Connection) -> str:
     """Create or migrate the schema; return the database's identity token."""
     try:
@@ -144,6 +204,7 @@ def prepare(db: sqlite3.Connection) -> str:
         with transaction(db, "schema"):
             for statement in _CASE_LOG:
                 db.execute(statement)
+            _upgrade_alerts(db)
             if version < SCHEMA_VERSION:
                 if _has_wave1_applications(db):
                     _migrate_wave1(db)

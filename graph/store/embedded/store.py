@@ -32,6 +32,7 @@ from graph.store import in_process, snapshot
 from graph.store.contract import GraphStore
 from graph.store.embedded import persist, rows, startup, whole_graph
 from graph.store.embedded.case_log import CaseLogRows
+from graph.store.embedded.cases import CaseRows
 from graph.store.embedded.database import connect, path_of, prepare, transaction
 from graph.store.embedded.index import GraphIndex
 from graph.store.embedded.lock import ProcessLock
@@ -68,7 +69,7 @@ saved as they go, at doubling intervals; online writes are saved on close."""
 _POINT_READS = ("identifier_usage", "applicant_identifiers", "applicant_applications", "labels")
 
 
-class EmbeddedStore(CaseLogRows, GraphStore):
+class EmbeddedStore(CaseLogRows, CaseRows, GraphStore):
     """SQLite-backed store with an in-memory graph index. See the module docstring."""
 
     def __init__(self, url: str = "memory://") -> None:

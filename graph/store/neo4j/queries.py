@@ -18,6 +18,9 @@ UNIQUE: tuple[tuple[str, str], ...] = (
     ("Ring", "ring_id"),
     ("Label", "node_id"),
     ("Alert", "alert_id"),
+    ("Alert", "open_key"),
+    ("Case", "case_id"),
+    ("CaseStep", "step_id"),
     ("Decision", "seq"),
     ("AuditEvent", "seq"),
     ("Setting", "name"),
@@ -26,6 +29,11 @@ INDEXED: tuple[tuple[str, str], ...] = (
     ("Decision", "application_id"),
     ("AuditEvent", "subject"),
     ("Alert", "status"),
+    ("Alert", "trigger"),
+    ("Alert", "applicant_key"),
+    ("Case", "status"),
+    ("Case", "subject"),
+    ("CaseStep", "case_id"),
     ("Ring", "active"),
 )
 SCHEMA: tuple[str, ...] = (
@@ -391,31 +399,96 @@ RETURN d.application_id AS application_id, d.at AS at, d.score AS score, d.band 
 ORDER BY d.seq
 """
 
+# An unresolved alert holds ``open_key`` (applicant|tier), which is unique: MERGE on it takes
+# the constraint's lock, so of any number of writers raising the same alert one creates it
+# and the others find it (``created`` tells which). Resolving removes the key.
 Q_ADD_ALERT = """
-MERGE (a:Alert {alert_id: $alert_id})
-ON CREATE SET a.applicant_key = $applicant_key, a.tier = $tier, a.at = $at, a.trigger = $trigger,
-              a.score = $score, a.previous_score = $previous_score, a.status = $status, a.detail = $detail
+MERGE (a:Alert {open_key: $open_key})
+ON CREATE SET a.alert_id = $alert_id, a.applicant_key = $applicant_key, a.tier = $tier, a.at = $at,
+              a.trigger = $trigger, a.score = $score, a.previous_score = $previous_score,
+              a.status = $status, a.detail = $detail, a.updated_at = null, a.updated_by = '', a.note = ''
+RETURN a.alert_id = $alert_id AS created
 """
 
 ALERT_FIELDS = (
     "a.alert_id AS alert_id, a.applicant_key AS applicant_key, a.tier AS tier, a.at AS at, "
     "a.trigger AS trigger, a.score AS score, a.previous_score AS previous_score, "
-    "a.status AS status, a.detail AS detail"
+    "a.status AS status, a.detail AS detail, a.updated_at AS updated_at, "
+    "coalesce(a.updated_by, '') AS updated_by, coalesce(a.note, '') AS note, a.case_id AS case_id"
 )
+
+Q_ALERT = f"MATCH (a:Alert {{alert_id: $alert_id}}) RETURN {ALERT_FIELDS}"
 
 Q_ALERTS = f"""
 MATCH (a:Alert) WHERE a.at IS NOT NULL
+  AND ($status IS NULL OR a.status = $status) AND ($applicant_key IS NULL OR a.applicant_key = $applicant_key)
 RETURN {ALERT_FIELDS} ORDER BY a.at DESC, a.alert_id LIMIT $limit
 """
 
-Q_ALERTS_WITH_STATUS = f"""
-MATCH (a:Alert {{status: $status}}) USING INDEX a:Alert(status)
-RETURN {ALERT_FIELDS} ORDER BY a.at DESC, a.alert_id LIMIT $limit
+Q_SET_ALERT_STATUS = f"""
+MATCH (a:Alert {{alert_id: $alert_id}}) USING INDEX a:Alert(alert_id)
+SET a.status = $status, a.updated_at = $at, a.updated_by = $by, a.note = $note,
+    a.case_id = coalesce($case_id, a.case_id)
+FOREACH (_ IN CASE WHEN $status = 'resolved' THEN [1] ELSE [] END | REMOVE a.open_key)
+RETURN {ALERT_FIELDS}
 """
 
-Q_SET_ALERT_STATUS = (
-    "MATCH (a:Alert {alert_id: $alert_id}) USING INDEX a:Alert(alert_id) SET a.status = $status RETURN count(a) AS n"
+Q_RESOLVE_ALERTS = f"""
+MATCH (a:Alert) WHERE a.trigger IN $triggers AND a.status <> 'resolved'
+SET a.status = 'resolved', a.updated_at = $at, a.updated_by = $by, a.note = $note
+REMOVE a.open_key
+RETURN {ALERT_FIELDS} ORDER BY a.at DESC, a.alert_id
+"""
+
+# -- cases: one (:Case) with its state, (:CaseStep) nodes linked to it, append-only ---------------
+Q_OPEN_CASE = """
+CREATE (c:Case {case_id: $case.case_id, subject: $case.subject, source: $case.source,
+                opened_at: $case.opened_at, opened_by: $case.opened_by, reason: $case.reason,
+                evidence: $case.evidence, status: $case.status, layer: $case.layer, owner: $case.owner,
+                outcome: $case.outcome, updated_at: $case.updated_at, version: $case.version,
+                alert_id: $case.alert_id})
+WITH c
+UNWIND $steps AS s
+CREATE (c)-[:HAS_STEP]->(:CaseStep {step_id: c.case_id + '#' + toString(s.seq), case_id: c.case_id,
+                                    seq: s.seq, at: s.at, actor: s.actor, action: s.action, outcome: s.outcome,
+                                    reason: s.reason, status: s.status, layer: s.layer, detail: s.detail})
+"""
+
+# The step's id (case#seq) is unique: of two writers stepping from the same version, the
+# second is refused by the constraint even if both read the old version.
+Q_CASE_STEP = """
+MATCH (c:Case {case_id: $case.case_id}) WHERE c.version = $case.version - 1
+SET c.status = $case.status, c.layer = $case.layer, c.owner = $case.owner, c.outcome = $case.outcome,
+    c.updated_at = $case.updated_at, c.version = $case.version
+CREATE (c)-[:HAS_STEP]->(:CaseStep {step_id: c.case_id + '#' + toString($step.seq), case_id: c.case_id,
+                                    seq: $step.seq, at: $step.at, actor: $step.actor, action: $step.action,
+                                    outcome: $step.outcome, reason: $step.reason, status: $step.status,
+                                    layer: $step.layer, detail: $step.detail})
+RETURN count(c) AS n
+"""
+
+CASE_FIELDS = (
+    "c.case_id AS case_id, c.subject AS subject, c.source AS source, c.opened_at AS opened_at, "
+    "c.opened_by AS opened_by, c.reason AS reason, c.evidence AS evidence, c.status AS status, "
+    "c.layer AS layer, c.owner AS owner, c.outcome AS outcome, c.updated_at AS updated_at, "
+    "c.version AS version, c.alert_id AS alert_id"
 )
+
+Q_CASE = f"""
+MATCH (c:Case {{case_id: $case_id}})
+OPTIONAL MATCH (c)-[:HAS_STEP]->(s:CaseStep)
+WITH c, s ORDER BY s.seq
+RETURN {CASE_FIELDS}, [x IN collect(s) | x {{.seq, .at, .actor, .action, .outcome, .reason, .status, .layer,
+                                             .detail}}] AS steps
+"""
+
+Q_CASES = f"""
+MATCH (c:Case)
+WHERE ($status IS NULL OR c.status = $status) AND ($layer IS NULL OR c.layer = $layer)
+  AND ($subject IS NULL OR c.subject = $subject)
+  AND ($owner IS NULL OR ($owner = '' AND c.owner IS NULL) OR c.owner = $owner)
+RETURN {CASE_FIELDS} ORDER BY c.updated_at DESC, c.case_id LIMIT $limit
+"""
 
 Q_APPEND_AUDIT = """
 CREATE (:AuditEvent {seq: $seq, at: $at, actor: $actor, action: $action, subject: $subject, detail: $detail})

@@ -7,7 +7,9 @@ The graph (DESIGN §3)::
     (:Application)-[:USED_DEVICE|GAVE_PHONE|... {ts, ord, applicant}]->(:Device|:Phone|... {key, display})
     (:Applicant)-[:MEMBER_OF {run_id}]->(:Ring {ring_id, run_id, active, ...})
     (:Label {node_id, status, by, at, reason})   one per labelled node, seen in the graph or not
-    (:Decision {seq, ...}) (:Alert {alert_id, ...}) (:AuditEvent {seq, ...})   seq: time-ordered ids, no shared counter
+    (:Decision {seq}) (:Alert {alert_id, open_key while unresolved}) (:AuditEvent {seq})
+    (:Case {case_id, ...})-[:HAS_STEP]->(:CaseStep {step_id: case_id#seq, ...})
+    seq: time-ordered ids, no shared counter
     (:Setting {name, value})   store-wide settings (the PII key fingerprint)
 
 An identifier link carries the application's time (``ts``), its position in the
@@ -43,10 +45,11 @@ import neo4j
 from neo4j.exceptions import ClientError, ConstraintError
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from graph.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
+from graph.errors import Conflict, InvalidInput, StoreUnavailable
 from graph.normalise import Identifier, NormalisedApplication
 from graph.store.contract import GraphStore
 from graph.store.neo4j import queries as q
+from graph.store.neo4j.cases import CaseNodes
 from graph.store.neo4j.gds import GdsWork
 from graph.store.neo4j.outage import Outage
 from graph.store.neo4j.rows import (
@@ -61,7 +64,6 @@ from graph.store.neo4j.rows import (
     usage_rows,
 )
 from graph.store.records import (
-    Alert,
     AuditEntry,
     AuditEvent,
     Decision,
@@ -103,7 +105,7 @@ def _refused_by_constraint(exc: BaseException) -> bool:
     return False
 
 
-class Neo4jStore(GraphStore):
+class Neo4jStore(CaseNodes, GraphStore):
     """The store contract on Neo4j 5 (+ GDS for whole-graph work). See the module docstring.
 
     ``timeout`` (seconds) bounds connecting, waiting for a pooled connection, each
@@ -668,47 +670,6 @@ class Neo4jStore(GraphStore):
 
     def decisions(self, application_id: str) -> list[Decision]:
         return self._read("decisions", lambda tx: read_decisions(tx, application_id))
-
-    def add_alert(self, alert: Alert) -> None:
-        a = alert
-        self._change(
-            "add_alert",
-            q.Q_ADD_ALERT,
-            alert_id=a.alert_id,
-            applicant_key=a.applicant_key,
-            tier=a.tier,
-            at=a.at,
-            trigger=a.trigger,
-            score=a.score,
-            previous_score=a.previous_score,
-            status=a.status,
-            detail=to_json(a.detail),
-        )
-
-    def alerts(self, status: str | None = None, limit: int = 100) -> list[Alert]:
-        return [
-            Alert(
-                r["alert_id"],
-                r["applicant_key"],
-                r["tier"],
-                r["at"],
-                r["trigger"],
-                r["score"],
-                r["previous_score"],
-                r["status"],
-                json.loads(r["detail"]),
-            )
-            for r in (
-                self._fetch("alerts", q.Q_ALERTS, limit=max(0, limit))
-                if status is None
-                else self._fetch("alerts", q.Q_ALERTS_WITH_STATUS, status=status, limit=max(0, limit))
-            )
-        ]
-
-    def set_alert_status(self, alert_id: str, status: str) -> None:
-        records = self._change("set_alert_status", q.Q_SET_ALERT_STATUS, alert_id=alert_id, status=status)
-        if not records or records[0]["n"] == 0:
-            raise NotFound("alert", alert_id)
 
     def append_audit(self, at: float, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:
         params = audit_params(AuditEntry(at, actor, action, subject, detail))

@@ -1,0 +1,14 @@
+"""The versioned JSON API under /v1, one module per resource. Each handler validates,
+calls one desk operation and shapes the answer; it never writes an audit event or applies
+a policy itself. Errors are mapped in ``api/errors.py``."""
+
+from fastapi import APIRouter
+
+from api.routes import admin, alerts, applicants, cases, labels, nodes, rings, scoring
+from api.routes.scoring import EXAMPLE
+
+router = APIRouter(prefix="/v1")
+for module in (scoring, applicants, nodes, labels, alerts, cases, rings, admin):
+    router.include_router(module.router)
+
+__all__ = ["EXAMPLE", "router"]

@@ -1,0 +1,56 @@
+"""Monitoring alerts and their lifecycle."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import Desk, Investigator
+from api.errors import problem_responses
+from api.routes.common import READ_ONE, WRITE
+from api.schemas import (
+    AlertStatus,
+    AlertUpdate,
+    AlertUpdated,
+    AlertView,
+)
+
+router = APIRouter()
+
+
+@router.get(
+    "/alerts",
+    tags=["monitoring"],
+    operation_id="listAlerts",
+    summary="Monitoring alerts, newest first",
+    responses=problem_responses(401, 403, 422, 503),
+)
+def alerts(
+    desk: Desk, _: Investigator, status: AlertStatus | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[AlertView]:
+    return [AlertView.of(a, display) for a, display in desk.alerts_by(status, limit)]
+
+
+@router.get(
+    "/alerts/{alert_id}",
+    tags=["monitoring"],
+    operation_id="getAlert",
+    summary="One alert with its lifecycle",
+    responses=problem_responses(*READ_ONE),
+)
+def alert(alert_id: str, desk: Desk, _: Investigator) -> AlertView:
+    found, display = desk.alert_file(alert_id)
+    return AlertView.of(found, display)
+
+
+@router.post(
+    "/alerts/{alert_id}",
+    tags=["monitoring"],
+    operation_id="updateAlert",
+    summary="Acknowledge or resolve an alert (audited; a case takes it in_case)",
+    responses=problem_responses(*WRITE, 409),
+)
+def update_alert(alert_id: str, body: AlertUpdate, desk: Desk, actor: Investigator) -> AlertUpdated:
+    moved = desk.handle_alert(alert_id, body.status, body.reason, actor)
+    return AlertUpdated(alert_id=alert_id, status=moved.status)
