@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from graph.records import InputRules
+
 DEV_PII_KEY = "ringsight-development-key-change-me"
 Role = Literal["scorer", "investigator", "senior", "committee", "admin"]
 MetricsAccess = Literal["off", "open", "admin"]
@@ -53,6 +55,18 @@ class Settings(BaseSettings):
     )
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above it)")
+    max_past_days: float = Field(
+        InputRules().max_past_days,
+        gt=0,
+        le=365_250,
+        description="Oldest submitted_at / account_created_at accepted, in days before now (422 beyond)",
+    )
+    max_future_seconds: float = Field(
+        InputRules().max_future_seconds,
+        ge=0,
+        le=31_622_400,
+        description="Clock skew allowed: times up to this many seconds after now are accepted",
+    )
     metrics: MetricsAccess | None = Field(
         None,
         description="/metrics: off (404), open, or admin (an admin API key); unset: open in development, "
@@ -82,6 +96,10 @@ class Settings(BaseSettings):
         if self.metrics is not None:
             return self.metrics
         return "admin" if self.environment == "production" else "open"
+
+    def input_rules(self) -> InputRules:
+        """The record's configurable input rules (graph/records.py)."""
+        return InputRules(self.max_past_days, self.max_future_seconds, self.phone_region)
 
     def neo4j_options(self) -> dict[str, object]:
         return {

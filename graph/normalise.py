@@ -18,7 +18,6 @@ import bisect
 import functools
 import hashlib
 import hmac
-import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -27,12 +26,18 @@ from functools import lru_cache
 from itertools import starmap
 from typing import Any
 
-import phonenumbers
 from cleanco import basename
 from cleanco import clean as cleanco_clean
 from cleanco.non_nfkd_map import NON_NFKD_MAP
-from email_validator import EmailNotValidError, validate_email
 
+from graph import canonical as _canonical
+
+# The phone, e-mail and IP forms (and their fast paths) live in graph.canonical, which
+# the record's input rules share; these names stay importable from here.
+from graph.canonical import _CN_MOBILE as _CN_MOBILE
+from graph.canonical import _PLAIN_EMAIL as _PLAIN_EMAIL
+from graph.canonical import _PLAIN_IPV4 as _PLAIN_IPV4
+from graph.canonical import mask_middle as _mask_middle
 from graph.errors import InvalidInput
 from graph.records import ApplicationRecord, submitted_ts
 from graph.vocabulary import applicant_node, application_node
@@ -53,20 +58,9 @@ FIELD_OF_KIND: dict[str, str] = {
 # mostly unique values costs more in cache misses than its few hits save.
 _MEMO_SIZE = 4_096
 _MEMO_SIZES = {"employer": 65_536}
-_PLAIN_EMAIL = re.compile(
-    r"[A-Za-z0-9_%+\-]+(?:\.[A-Za-z0-9_%+\-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}"
-)
 _SPACES = re.compile(r"\s+")
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_PLAIN_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}", re.ASCII)
 _NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _NOT_ACCOUNT_CHAR = re.compile(r"[^0-9a-z]")
-# Mainland mobile numbers as lenders send them (11 digits, +86 or 0086 or nothing
-# before, groups of 3-4-4 apart by one space or hyphen or not at all). For these,
-# phonenumbers always answers +86 and the digits (tests/test_loading_equivalence.py
-# checks every string this pattern matches against it), except national 179...
-# numbers, which it reads as a carrier prefix: those take the parser.
-_CN_MOBILE = re.compile(r"(\+86 ?|0086 ?)?(1[3-9][0-9])([ \-]?)([0-9]{4})\3([0-9]{4})")
 try:  # CPython's own SHA-256 (3.11: _sha256, later _sha2): its states copy faster than OpenSSL's
     from _sha256 import sha256 as _sha256
 except ImportError:  # pragma: no cover - another interpreter version
@@ -135,13 +129,6 @@ class NormalisedApplication:
         from datetime import UTC
 
         return datetime.fromtimestamp(self.ts, UTC)
-
-
-def _mask_middle(text: str, keep_start: int, keep_end: int) -> str:
-    if len(text) <= keep_start + keep_end:
-        return "*" * len(text)
-    hidden = len(text) - keep_start - keep_end
-    return text[:keep_start] + "*" * hidden + (text[-keep_end:] if keep_end else "")
 
 
 def canonical_employer(name: str) -> str:
@@ -362,52 +349,10 @@ class Normaliser:
 
     # -- one function per kind: (canonical value, masked display) -------------
     def _phone(self, raw: str) -> tuple[str, str]:
-        if self.default_region == "CN":
-            mobile = _CN_MOBILE.fullmatch(raw)
-            if mobile is not None and (mobile[1] or mobile[2] != "179"):
-                return f"+86{mobile[2]}{mobile[4]}{mobile[5]}", f"+86*******{mobile[5]}"
-        try:
-            number = phonenumbers.parse(raw, self.default_region)
-        except phonenumbers.NumberParseException as exc:
-            raise InvalidInput("phone", f"not a phone number ({exc})") from exc
-        if not phonenumbers.is_possible_number(number):
-            raise InvalidInput("phone", "not a possible phone number")
-        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        prefix = f"+{number.country_code}"
-        return e164, prefix + _mask_middle(e164[len(prefix) :], 0, 4)
+        return _canonical.phone(raw, self.default_region)
 
-    @staticmethod
-    def _email(raw: str) -> tuple[str, str]:
-        text = raw.strip()
-        if _PLAIN_EMAIL.fullmatch(text):
-            # Plain ASCII addresses: email-validator would only lower-case the domain;
-            # skipping its IDNA machinery makes bulk loads several times faster.
-            canonical = text.casefold()
-            local, _, domain = canonical.partition("@")
-            return canonical, f"{local[:1]}***@{domain}"
-        try:
-            parsed = validate_email(raw, check_deliverability=False)
-        except EmailNotValidError as exc:
-            raise InvalidInput("email", str(exc)) from exc
-        canonical = parsed.normalized.casefold()
-        local, _, domain = canonical.partition("@")
-        return canonical, f"{local[:1]}***@{domain}"
-
-    @staticmethod
-    def _ip(raw: str) -> tuple[str, str]:
-        text = raw.strip()
-        if _PLAIN_IPV4.fullmatch(text):
-            # A dotted quad without leading zeros is already canonical (ipaddress agrees;
-            # see the property test); the parser costs more than the rest of the row.
-            return text, text.rsplit(".", 1)[0] + ".*"
-        try:
-            address = ipaddress.ip_address(raw.strip())
-        except ValueError as exc:
-            raise InvalidInput("device.ip", "not an IP address") from exc
-        text = address.compressed
-        if address.version == 4:
-            return text, text.rsplit(".", 1)[0] + ".*"
-        return text, text.rsplit(":", 2)[0] + ":*"
+    _email = staticmethod(_canonical.email)
+    _ip = staticmethod(_canonical.ip)
 
     @staticmethod
     def _plain(kind: str, raw: str) -> tuple[str, str]:

@@ -18,23 +18,211 @@ arrive but are never read by any detector.
 
 from __future__ import annotations
 
+import re
+import time
 import types
 import typing
+import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import compress
 from typing import Annotated, Any, Required
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from typing_extensions import TypedDict
 
+from graph import canonical
 from graph.errors import InvalidInput
 
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 
+# -- input rules ------------------------------------------------------------------
+#
+# Every rule is a field constraint or a validator inside the field's annotation, so the
+# flat check of bulk loads (FlatLayout below) applies it too, and pydantic reports every
+# failing field of a record at once: the HTTP answer names them all. The README's
+# "Input rules" section lists them.
+
+EARLIEST = date(1900, 1, 1)
+"""No time or birth date before this day is accepted."""
+_EARLIEST_TS = datetime(1900, 1, 1, tzinfo=UTC).timestamp()
+MAX_AMOUNT = 10_000_000_000.0
+"""Largest ``amount`` and ``income`` (in the loan's currency: room for any currency's consumer loans)."""
+MAX_SECONDS = 2_592_000.0
+"""Largest ``behaviour.form_fill_seconds`` and ``behaviour.session_seconds`` (30 days)."""
+MAX_COUNT = 1_000_000
+"""Largest ``behaviour.field_edits`` and ``behaviour.paste_events``."""
+
+
+@dataclass(frozen=True, slots=True)
+class InputRules:
+    """The input rules a deployment sets (``RINGSIGHT_MAX_PAST_DAYS``,
+    ``RINGSIGHT_MAX_FUTURE_SECONDS``, ``RINGSIGHT_PHONE_REGION``; see api/settings.py).
+
+    ``submitted_at`` and ``applicant.account_created_at`` must lie between
+    ``max_past_days`` before now and ``max_future_seconds`` after it (clock skew);
+    phone numbers without a country code are read in ``phone_region``.
+    """
+
+    max_past_days: float = 7305.0  # 20 years: historic loads (the external data sets are from 2017-2019)
+    max_future_seconds: float = 300.0
+    phone_region: str = "CN"
+
+    def __post_init__(self) -> None:
+        if not (0 < self.max_past_days <= 365_250 and 0 <= self.max_future_seconds <= 31_622_400):
+            raise ValueError("max_past_days must be in (0, 365250] and max_future_seconds in [0, 31622400]")
+
+
+_rules = InputRules()
+
+
+def input_rules() -> InputRules:
+    """The rules records are checked against (the defaults until configured)."""
+    return _rules
+
+
+def configure_input_rules(rules: InputRules) -> None:
+    """Check records against ``rules`` from now on, in this process (api/bootstrap.py does it
+    from the settings, for the HTTP service and every CLI command alike)."""
+    global _rules
+    _rules = rules
+
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _no_number(what: str, example: str) -> Any:
+    """A check before parsing: pydantic reads a number (or numeric text) as Unix time; a
+    time or date here is ISO 8601 text (or, from a typed file, a datetime or date)."""
+    message = f"a number is not a {what}: send ISO 8601 text such as {example}"
+
+    def check(value: Any) -> Any:
+        if type(value) is str:
+            if value[4:5] != "-" and _NUMBER.fullmatch(value):  # ISO text has its hyphen there
+                raise PydanticCustomError(f"{what.replace(' ', '_')}_number", message)
+            return value
+        if isinstance(value, int | float):  # bool is an int
+            raise PydanticCustomError(f"{what.replace(' ', '_')}_number", message)
+        return value
+
+    return BeforeValidator(check)
+
+
+def _in_window(value: datetime) -> datetime:
+    """1900 or later, and within the configured window around now. Checked on the year
+    first: converting a time at the ends of the calendar (year 1 or 9999 with an offset)
+    overflows."""
+    if value.year < EARLIEST.year:
+        raise PydanticCustomError("time_too_early", "must not be before 1900-01-01")
+    rules = _rules
+    if value.year > 9998:
+        raise PydanticCustomError("time_in_future", "must not be in the future")
+    ts = (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).timestamp()
+    if ts < _EARLIEST_TS:
+        raise PydanticCustomError("time_too_early", "must not be before 1900-01-01")
+    now = time.time()
+    if ts > now + rules.max_future_seconds:
+        message = f"must not be in the future (more than {rules.max_future_seconds:g} s after now)"
+        raise PydanticCustomError("time_in_future", message)
+    if ts < now - rules.max_past_days * 86_400.0:
+        raise PydanticCustomError("time_too_old", f"must not be more than {rules.max_past_days:g} days in the past")
+    return value
+
+
+def _born(value: date) -> date:
+    if value < EARLIEST:
+        raise PydanticCustomError("birth_too_early", "must not be before 1900-01-01")
+    if value > datetime.now(UTC).date():
+        raise PydanticCustomError("birth_in_future", "must be in the past")
+    return value
+
+
+def _visible(at_least: int) -> AfterValidator:
+    """At least ``at_least`` visible characters (letters, digits, punctuation, symbols):
+    an identifier of control, format (zero-width, direction marks) or space characters
+    alone names nobody."""
+
+    def check(value: str) -> str:
+        if value.isascii() and value.isprintable():
+            if len(value) - value.count(" ") >= at_least:
+                return value
+        else:
+            seen = 0
+            for char in value:
+                if unicodedata.category(char)[0] in "LNPS":
+                    seen += 1
+                    if seen >= at_least:
+                        return value
+        raise PydanticCustomError(
+            "invisible_identifier",
+            "must have at least {count} visible character(s); control, format and space characters do not count",
+            {"count": at_least},
+        )
+
+    return AfterValidator(check)
+
+
+def _parsed(kind: str, parse: Any) -> AfterValidator:
+    """The identifier's canonical form must exist (graph.canonical: the normaliser's own);
+    an empty value is an absent one, as the normaliser takes it."""
+
+    def check(value: str) -> str:
+        if value:
+            try:
+                parse(value)
+            except InvalidInput as exc:
+                raise PydanticCustomError(kind, "{reason}", {"reason": exc.message}) from None
+        return value
+
+    return AfterValidator(check)
+
+
+_NOT_ACCOUNT_CHAR = re.compile(r"[^0-9a-z]")
+
+
+def _account_number(value: str) -> str:
+    # The normaliser keys an account by its letters and digits (graph.normalise._bank_account):
+    # it needs four of them.
+    if not (value.isascii() and value.isalnum()) and len(_NOT_ACCOUNT_CHAR.sub("", value.casefold())) < 4:
+        raise PydanticCustomError("account_number", "too short to be an account number (4 letters or digits)")
+    return value
+
+
+# Times and dates parse as before in JSON too (a date alone is its midnight; a validator
+# before the parse hands pydantic a Python string, which a strict date refuses); numbers
+# are refused by that validator.
+Timestamp = Annotated[
+    datetime, Field(strict=False), _no_number("time", "2026-11-20T10:31:00Z"), AfterValidator(_in_window)
+]
+BirthDate = Annotated[date, Field(strict=False), _no_number("date", "1990-03-07"), AfterValidator(_born)]
+Phone = Annotated[str, Field(max_length=64), _parsed("phone_number", lambda v: canonical.phone(v, _rules.phone_region))]
+Email = Annotated[str, Field(max_length=320), _parsed("email_address", canonical.email)]
+IPAddress = Annotated[str, Field(max_length=64), _parsed("ip_address", canonical.ip)]
+Text32 = Annotated[str, Field(max_length=32)]
+Text64 = Annotated[str, Field(max_length=64)]
+Text128 = Annotated[str, Field(max_length=128)]
+Text256 = Annotated[str, Field(max_length=256)]
+Money = Annotated[float, Field(gt=0, le=MAX_AMOUNT)]
+Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+
 
 class _Part(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    # strict: JSON types as they are ("5000" is not a number, true is not 1); bulk loads of
+    # text cells validate with strict=False (from_flat) or through the flat check.
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, strict=True, allow_inf_nan=False)
 
 
 class Geo(_Part):
@@ -48,10 +236,10 @@ def _utc(value: datetime) -> datetime:
 
 
 class Applicant(_Part):
-    national_id: Annotated[str, Field(min_length=4, max_length=64)]
-    name: str | None = None
-    date_of_birth: date | None = None
-    account_created_at: datetime | None = None
+    national_id: Annotated[str, Field(min_length=4, max_length=64), _visible(4)]
+    name: Text256 | None = None
+    date_of_birth: BirthDate | None = None
+    account_created_at: Timestamp | None = None
 
     @field_validator("account_created_at")
     @classmethod
@@ -60,57 +248,76 @@ class Applicant(_Part):
 
 
 class Device(_Part):
-    fingerprint: Annotated[str, Field(min_length=1, max_length=256)] | None = None
-    os: str | None = None
-    ip: str | None = None
+    fingerprint: Annotated[str, Field(min_length=1, max_length=256), _visible(1)] | None = None
+    os: Text64 | None = None
+    ip: IPAddress | None = None
     geo: Geo | None = None
 
 
 class Employer(_Part):
-    name: Annotated[str, Field(min_length=1, max_length=256)]
+    name: Annotated[str, Field(min_length=1, max_length=256), _visible(1)]
 
 
 class Address(_Part):
-    line: str | None = None
-    city: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
+    line: Annotated[str, Field(max_length=512), _visible(1)] | None = None
+    city: Text128 | None = None
+    postal_code: Text32 | None = None
+    country: Text64 | None = None
 
 
 class BankAccount(_Part):
-    number: Annotated[str, Field(min_length=4, max_length=64)]
-    bank: str | None = None
+    number: Annotated[str, Field(min_length=4, max_length=64), AfterValidator(_account_number)]
+    bank: Text128 | None = None
 
 
 class Behaviour(_Part):
-    form_fill_seconds: Annotated[float, Field(ge=0)] | None = None
-    field_edits: Annotated[int, Field(ge=0)] | None = None
-    paste_events: Annotated[int, Field(ge=0)] | None = None
-    session_seconds: Annotated[float, Field(ge=0)] | None = None
+    form_fill_seconds: Seconds | None = None
+    field_edits: Count | None = None
+    paste_events: Count | None = None
+    session_seconds: Seconds | None = None
 
 
 class ApplicationRecord(_Part):
-    """One loan application as submitted. See the module docstring."""
+    """One loan application as submitted. See the module docstring, and the input rules above."""
 
     application_id: Annotated[str, Field(pattern=_ID_PATTERN)]
-    submitted_at: datetime
+    submitted_at: Timestamp
     applicant: Applicant
     device: Device | None = None
-    phone: str | None = None
-    email: str | None = None
+    phone: Phone | None = None
+    email: Email | None = None
     employer: Employer | None = None
     address: Address | None = None
     bank_account: BankAccount | None = None
-    amount: Annotated[float, Field(ge=0)] | None = None
-    income: Annotated[float, Field(ge=0)] | None = None
-    product: str | None = None
-    channel: str | None = None
+    amount: Money | None = None
+    income: Annotated[float, Field(ge=0, le=MAX_AMOUNT)] | None = None
+    product: Text64 | None = None
+    channel: Text64 | None = None
     behaviour: Behaviour | None = None
 
     @field_validator("submitted_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
         return _utc(value)
+
+    @field_validator("applicant")
+    @classmethod
+    def _account_before_application(cls, value: Applicant, info: ValidationInfo) -> Applicant:
+        # submitted_at is validated before applicant (field order): it is here if it is valid.
+        submitted = info.data.get("submitted_at")
+        created = value.account_created_at
+        if submitted is not None and created is not None and created > submitted:
+            raise ValidationError.from_exception_data(
+                "Applicant",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("account_after_application", "must not be later than submitted_at"),
+                        loc=("account_created_at",),
+                        input=created.isoformat(),
+                    )
+                ],
+            )
+        return value
 
     @property
     def ts(self) -> float:
@@ -190,14 +397,40 @@ def nest(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class InvalidRecord(InvalidInput):
+    """A record with failing fields: ``errors`` names every one as (dotted field, message);
+    ``field`` and ``message`` are the first's, the message naming the others too."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        field, message = errors[0]
+        if len(errors) > 1:
+            message += " (also failing: " + "; ".join(f"{f}: {m}" for f, m in errors[1:]) + ")"
+        super().__init__(field, message)
+        self.errors = errors
+
+
+def _invalid(exc: ValidationError) -> InvalidRecord:
+    return InvalidRecord([(".".join(str(p) for p in e["loc"]) or "body", e["msg"]) for e in exc.errors()])
+
+
 def parse_record(payload: dict[str, Any]) -> ApplicationRecord:
-    """Validate one nested payload; raise :class:`InvalidInput` naming the first bad field."""
+    """Validate one nested payload of Python values (text cells of a flat file, nested;
+    numbers in text are read as numbers); raise :class:`InvalidRecord` naming every bad field.
+    JSON text is checked strictly by :func:`parse_json`."""
     try:
-        return ApplicationRecord.model_validate(payload)
+        return ApplicationRecord.model_validate(payload, strict=False)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "body"
-        raise InvalidInput(field, first["msg"]) from exc
+        raise _invalid(exc) from exc
+
+
+def parse_json(body: str | bytes) -> ApplicationRecord:
+    """Validate one application as JSON text, strictly (as the scoring routes do: ``"5000"``
+    is not a number); raise :class:`InvalidRecord` naming every bad field (``body`` for
+    text that is not JSON)."""
+    try:
+        return ApplicationRecord.model_validate_json(body)
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
 
 
 def from_flat(row: dict[str, Any]) -> ApplicationRecord:
@@ -272,7 +505,7 @@ def _flat_fields() -> dict[str, Any]:
 
 
 _FlatRecord = TypedDict("_FlatRecord", _flat_fields(), total=False)  # type: ignore[misc]
-_FlatRecord.__pydantic_config__ = ConfigDict(extra="ignore", str_strip_whitespace=True)  # type: ignore[attr-defined]
+_FlatRecord.__pydantic_config__ = ConfigDict(extra="ignore", str_strip_whitespace=True, allow_inf_nan=False)  # type: ignore[attr-defined]
 _FLAT_REQUIRED = frozenset(_FlatRecord.__required_keys__)
 _flat_validator: Any = None
 
@@ -390,6 +623,9 @@ class FlatLayout:
         for columns, required in self.checks:
             if any(c in filled for c in columns) and not all(r in values for r in required):
                 return None
+        created = values.get("applicant.account_created_at")
+        if created is not None and submitted_ts(created) > submitted_ts(values["submitted_at"]):
+            return None  # an account opened after the application: the nested road names it
         return values
 
 

@@ -37,6 +37,9 @@ def application(n: int, **changes: Any) -> dict[str, Any]:
     body["phone"] = f"+86 138 0000 {n:04d}"
     body["device"] = {"fingerprint": f"dfp-{n}", "ip": f"198.51.100.{n % 250}"}
     body.update(changes)
+    applicant = body["applicant"]  # an account is opened no later than its application (the input rules)
+    if "account_created_at" in applicant:
+        applicant["account_created_at"] = min(applicant["account_created_at"], body["submitted_at"])
     return body
 
 

@@ -29,6 +29,9 @@ def record(n: int, **changes: Any) -> ApplicationRecord:
     body["device"] = {"fingerprint": f"dfp-{n}"}
     body["submitted_at"] = f"2026-11-20T10:{n:02d}:00Z"
     body.update(changes)
+    applicant = body["applicant"]  # an account is opened no later than its application (the input rules)
+    if "account_created_at" in applicant:
+        applicant["account_created_at"] = min(applicant["account_created_at"], body["submitted_at"])
     return parse_record(body)
 
 
