@@ -93,7 +93,7 @@ def _amount(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def _identifiers(by_kind: Mapping[str, int]) -> str:
+def identifiers_text(by_kind: Mapping[str, int]) -> str:
     """``{"phone": 1, "device": 2}`` -> "2 devices and 1 phone" (most numerous first)."""
     ordered = sorted(((n, kind) for kind, n in by_kind.items() if n), key=lambda nk: (-nk[0], nk[1]))
     parts = [_count(n, *KIND_NOUNS.get(kind, (kind, kind + "s"))) for n, kind in ordered]
@@ -137,7 +137,7 @@ def ring_summary(
             applied += f" ({unknown} of unknown amount, each counted as an average loan)"
     stake = (
         f"Score {score:.3f} from an expected loss of {_amount(loss)}, {confidence * loans:.1f} average loans "
-        f"(the score is 0.5 at {loss_scale:g}): {applied}, at a ring confidence of {confidence_text}."
+        f"(the score is 0.5 at {loss_scale:g}): {applied}, at a ring confidence {confidence_text}."
     )
 
     confirmed = int(features.get("confirmed_fraud", 0))
@@ -152,7 +152,7 @@ def ring_summary(
     timing = f"they first applied within {span_text(span)} of each other"
     if size >= 4 and core < 0.5 * span:
         timing += f" (most of them within {span_text(core)})"
-    shared = _identifiers(features.get("identifier_kinds", {}))
+    shared = identifiers_text(features.get("identifier_kinds", {}))
     flagged = int(features.get("confirmed_fraud_identifiers", 0))
     if flagged:
         shared += f" ({flagged} already confirmed fraud)"

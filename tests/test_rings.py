@@ -162,7 +162,8 @@ def test_the_report_is_complete_and_self_contained(planted: Planted, tmp_path: P
     html = paths["html"].read_text()
     assert html.count("<svg") >= 12 + 3 and "<script>" in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "the report must open offline"
-    assert "applicant:" in html and planted.first.rings[0].ring_id in html
+    assert planted.first.rings[0].ring_id in html and planted.first.rings[0].features["summary"] in html
+    assert "applicant:" not in html, "people are shown by masked displays, not node ids"
 
 
 # -- small hand-made graphs ----------------------------------------------------------------------------
@@ -321,6 +322,54 @@ def test_progress_is_reported_per_step_and_runs_do_not_overlap() -> None:
             detect_rings(store, clock=lambda: CLOCK)
     finally:
         rings._RUN_LOCK.release()
+
+
+def test_the_summary_says_unknown_for_what_is_not_known() -> None:
+    """A ring whose applications carry no amount, account age or form telemetry: the
+    summary says so instead of counting zeros, and exposure counts applications."""
+    store = EmbeddedStore("memory://")
+    rows = []
+    for n in range(1, 6):
+        ts = CLOCK - 100 * DAY + n * 600.0
+        row = {
+            "application_id": f"U-{n:04d}",
+            "submitted_at": _iso(ts),
+            "applicant.national_id": f"11010119900101{n:04d}",
+            "device.fingerprint": "dfp-unknowns",
+            "phone": "13900000061",
+            "email": "shared@example.com",
+        }
+        rows.append(NORMALISER.application(from_flat(row)))
+    store.upsert(rows)
+    run = detect_rings(store, RingParams(threshold=0.0), clock=lambda: CLOCK)
+    (ring,) = run.rings
+    f, text = ring.features, ring.features["summary"]
+    assert run.population.mean_amount is None and f["amounts_unknown"] == f["applications"] == 5
+    assert f["exposure_loans"] == 5.0 and 0 < ring.score < 1
+    assert "5 applications of unknown amount" in text
+    assert "account ages are unknown" in text and "form-filling times are unknown" in text
+    assert "field edits are unknown" in text and " 0 of 0 " not in text
+    assert "within 40 minutes of each other" in text, text  # five people ten minutes apart
+    assert "1 device, 1 e-mail address and 1 phone" in text
+    assert "None of them is confirmed fraud yet" in text
+
+
+def test_summary_units_and_the_score_scale() -> None:
+    from detectors.ring_priority import exposure, loss_at, ring_priority, span_text
+
+    assert [span_text(s) for s in (59.0, 120.0, 5 * 3600.0, 3 * DAY)] == [
+        "1 minute",
+        "2 minutes",
+        "5.0 hours",
+        "3.0 days",
+    ]
+    assert exposure([1000.0, None], 4000.0).total == 5000.0
+    # the score is a monotone map of the expected loss in average loans, 0.5 at the scale
+    assert ring_priority(1.0, 20.0, 20.0) == 0.5 and loss_at(0.5, 20.0) == 20.0
+    losses = [0.5, 3.0, 20.0, 60.0, 400.0]
+    scores = [ring_priority(1.0, x, 20.0) for x in losses]
+    assert scores == sorted(scores) and scores[-1] < 1.0
+    assert ring_priority(0.8, 10.0, 20.0) == ring_priority(1.0, 8.0, 20.0)
 
 
 def test_new_ring_ids_are_deterministic_and_unique() -> None:
