@@ -3,7 +3,20 @@
 ``replay`` loads a data set into a fresh store in time order and observes
 each application with only what came before it, so no score can see the
 future. ``train`` learns baselines and weights from a replay; ``evaluate``
-measures a model on a replay and writes metrics and plots.
+measures a model on a replay and writes, into its output folder:
+
+- ``metrics.json``: ROC-AUC, PR-AUC, recall at 1% and 5% false positives,
+  benign look-alike flag rates, per pattern, and a per-detector ablation;
+- ``scores.csv``: one row per labelled application (``application_id``,
+  ``submitted_at``, ``score``, ``band``, ``is_fraud``, ``pattern``), the rows the
+  metrics count, in replay (time) order;
+- ``roc.png`` (false-positive axis on a log scale, the AUC in the title),
+  ``pr.png`` (with the base rate drawn) and ``scores.png`` (score histograms of
+  legitimate and fraudulent applications with the band cut-offs drawn).
+
+The figures are built by :func:`roc_figure`, :func:`pr_figure` and
+:func:`score_histograms`, which return matplotlib figures (no pyplot state), so
+a test can read their axes.
 """
 
 from __future__ import annotations
@@ -13,12 +26,14 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from detectors.model import FEATURES, Baseline, Model
+from detectors.model import FEATURES, Band, Baseline, Model
 from detectors.score import DETECTORS, Scorer
 from graph.loading import LoadReport, applications_file, iter_rows, load_bad_actors, normalise_rows
 from graph.normalise import NormalisedApplication, Normaliser
@@ -26,6 +41,7 @@ from graph.store import GraphStore
 from graph.store.factory import open_store
 
 BENIGN_LOOKALIKES = ("household", "kiosk", "big_employer", "reapplication")
+SCORE_COLUMNS: tuple[str, ...] = ("application_id", "submitted_at", "score", "band", "is_fraud", "pattern")
 
 
 @dataclass
@@ -36,6 +52,8 @@ class Replay:
     values: np.ndarray  # (n, len(FEATURES)) raw observation values
     detector_of: dict[str, str]
     truth: dict[str, dict[str, str]] = field(default_factory=dict)
+    submitted_at: list[float] = field(default_factory=list)
+    """Submission time (epoch seconds) of each application, when the replay knows it."""
 
     def labelled(self) -> Replay:
         """Only the applications whose truth says fraud (1) or not (0); unlabelled
@@ -47,7 +65,8 @@ class Replay:
         ]
         if len(keep) == len(self.application_ids):
             return self
-        return Replay([self.application_ids[i] for i in keep], self.values[keep], self.detector_of, self.truth)
+        times = [self.submitted_at[i] for i in keep] if self.submitted_at else []
+        return Replay([self.application_ids[i] for i in keep], self.values[keep], self.detector_of, self.truth, times)
 
     def labels(self) -> np.ndarray:
         return np.array([int(self.truth.get(a, {}).get("is_fraud", 0) or 0) for a in self.application_ids])
@@ -96,7 +115,7 @@ def replay(
         store.upsert([app])
         if progress is not None:
             progress(1)
-    return Replay([a.application_id for a in apps], values, detector_of, read_truth(folder))
+    return Replay([a.application_id for a in apps], values, detector_of, read_truth(folder), [a.ts for a in apps])
 
 
 def strengths(scorer: Scorer, values: np.ndarray) -> np.ndarray:
@@ -209,8 +228,9 @@ def metrics(y: np.ndarray, p: np.ndarray, patterns: list[str], bands: list[str],
 
 
 def evaluate(scorer: Scorer, data: Replay, out: Path | None = None, capacity: float = 0.05) -> dict[str, Any]:
-    """Metrics of ``scorer`` on the labelled part of a replay, a per-detector ablation,
-    and plots in ``out``."""
+    """Metrics of ``scorer`` on the labelled part of a replay and a per-detector
+    ablation; with ``out``, also ``metrics.json``, ``scores.csv`` and the plots there
+    (see the module docstring)."""
     data = data.labelled()
     s = strengths(scorer, data.values)
     y = data.labels()
@@ -231,38 +251,121 @@ def evaluate(scorer: Scorer, data: Replay, out: Path | None = None, capacity: fl
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.json").write_text(json.dumps(result, indent=2, sort_keys=True))
-        _plots(y, p, out)
+        write_scores(data, p, bands, out / "scores.csv")
+        write_plots(y, p, scorer.config.bands, out)
     return result
 
 
-def _plots(y: np.ndarray, p: np.ndarray, out: Path) -> None:
-    import matplotlib
+def write_scores(data: Replay, p: np.ndarray, bands: list[str], path: Path) -> Path:
+    """``scores.csv``: one row per application of ``data`` with its score, band and truth."""
+    y = data.labels()
+    patterns = data.patterns()
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(SCORE_COLUMNS)
+        for i, app_id in enumerate(data.application_ids):
+            at = _iso(data.submitted_at[i]) if data.submitted_at else data.truth.get(app_id, {}).get("submitted_at", "")
+            writer.writerow([app_id, at, f"{float(p[i]):.6f}", bands[i], int(y[i]), patterns[i]])
+    return path
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import precision_recall_curve, roc_curve
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def roc_figure(y: np.ndarray, p: np.ndarray) -> Figure:
+    """ROC curve with the false-positive rate on a log scale (where a lender operates:
+    1% and 5% are marked with the recall there) and the AUC in the title."""
+    from sklearn.metrics import roc_auc_score, roc_curve
 
     fpr, tpr, _ = roc_curve(y, p)
-    fig, ax = plt.subplots(figsize=(5, 4))
-    ax.plot(fpr, tpr)
-    ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    negatives = max(1, int((y == 0).sum()))
+    floor = 1.0 / negatives
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.subplots()
+    shown = fpr > 0
+    ax.step(np.concatenate([[floor], fpr[shown]]), np.concatenate([[tpr[~shown].max()], tpr[shown]]), where="post")
+    chance = np.logspace(np.log10(floor), 0, 50)
+    ax.plot(chance, chance, linestyle=":", color="grey", label="chance")
+    for cap in (0.01, 0.05):
+        if cap >= floor:
+            recall = _recall_at_fpr(y, p, cap)
+            ax.axvline(cap, color="#999999", linewidth=0.8, linestyle="--")
+            ax.annotate(
+                f"recall {recall:.3f} at {cap:.0%} FPR", (cap, recall), xytext=(4, -12), textcoords="offset points"
+            )
+    ax.set_xscale("log")
+    ax.set_xlim(floor, 1.0)
+    ax.set_ylim(0.0, 1.02)
+    ax.set(
+        xlabel="false positive rate (log scale)",
+        ylabel="true positive rate (recall)",
+        title=f"ROC (AUC {roc_auc_score(y, p):.4f})",
+    )
+    ax.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(out / "roc.png", dpi=100)
-    plt.close(fig)
+    return fig
+
+
+def pr_figure(y: np.ndarray, p: np.ndarray) -> Figure:
+    """Precision-recall curve with the base rate (a random ranking's precision) drawn."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
     precision, recall, _ = precision_recall_curve(y, p)
-    fig, ax = plt.subplots(figsize=(5, 4))
-    ax.plot(recall, precision)
-    ax.set(xlabel="recall", ylabel="precision", title="Precision-recall")
+    base = float(y.mean())
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.subplots()
+    ax.step(recall, precision, where="post", label="model")
+    ax.axhline(base, color="grey", linestyle="--", label=f"base rate {base:.4f}")
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(0.0, 1.02)
+    ax.set(
+        xlabel="recall",
+        ylabel="precision",
+        title=f"Precision-recall (average precision {average_precision_score(y, p):.4f})",
+    )
+    ax.legend(loc="lower left")
     fig.tight_layout()
-    fig.savefig(out / "pr.png", dpi=100)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    bins = [i / 40 for i in range(41)]
-    ax.hist(p[y == 0], bins=bins, alpha=0.6, label="legitimate", density=True)
-    ax.hist(p[y == 1], bins=bins, alpha=0.6, label="fraud", density=True)
-    ax.set(xlabel="score", ylabel="density", title="Scores by class", yscale="log")
-    ax.legend()
+    return fig
+
+
+def band_cutoffs(bands: tuple[Band, ...]) -> list[float]:
+    """Scores at which one band gives way to the next (the last band's bound is not one)."""
+    return [b.below for b in bands[:-1]]
+
+
+def score_histograms(y: np.ndarray, p: np.ndarray, bands: tuple[Band, ...]) -> Figure:
+    """Histograms of the scores of legitimate and of fraudulent applications (counts on
+    a log scale), with the band cut-offs drawn and each band named."""
+    fig = Figure(figsize=(7, 5.5))
+    axes = fig.subplots(2, 1, sharex=True)
+    edges = np.linspace(0.0, 1.0, 51)
+    cuts = band_cutoffs(bands)
+    lower = [0.0, *cuts]
+    upper = [*cuts, 1.0]
+    for ax, (name, cls, colour) in zip(axes, (("legitimate", 0, "#1f77b4"), ("fraud", 1, "#d62728")), strict=True):
+        values = p[y == cls]
+        ax.hist(values, bins=edges, color=colour, label=f"{name} ({len(values)})")
+        ax.set_yscale("log")
+        for cut in cuts:
+            ax.axvline(cut, color="black", linestyle="--", linewidth=1)
+        for band, lo, hi in zip(bands, lower, upper, strict=True):
+            ax.text((lo + hi) / 2, 0.97, band.name, transform=ax.get_xaxis_transform(), ha="center", va="top")
+        ax.set(ylabel="applications (log)")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.85))
+    axes[-1].set(xlabel="score")
+    axes[-1].set_xlim(0.0, 1.0)
+    cut_text = ", ".join(f"{c:g}" for c in cuts)
+    axes[0].set_title(f"Scores by class, band cut-offs at {cut_text}")
     fig.tight_layout()
-    fig.savefig(out / "scores.png", dpi=100)
-    plt.close(fig)
+    return fig
+
+
+def write_plots(y: np.ndarray, p: np.ndarray, bands: tuple[Band, ...], out: Path) -> dict[str, Path]:
+    """``roc.png``, ``pr.png`` and ``scores.png`` in ``out``."""
+    figures = {"roc": roc_figure(y, p), "pr": pr_figure(y, p), "scores": score_histograms(y, p, bands)}
+    paths = {}
+    for name, fig in figures.items():
+        paths[name] = out / f"{name}.png"
+        fig.savefig(paths[name], dpi=100)
+    return paths
