@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
                 store.ping()
         except StoreUnavailable as exc:
             return errors.problem(503, "Store unavailable", str(exc))
-        return Readiness(status="ready", model_version=app.state.desk.scorer.model.version)
+        return Readiness(status="ready", model_version=app.state.desk.scorer.model.version, problems=store.problems())
 
     access = settings.metrics_access
     if access != "off":

@@ -163,6 +163,11 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready"]
     model_version: str
+    problems: list[str] = Field(
+        default_factory=list,
+        description="What is wrong with the stored data though the store serves, e.g. duplicate nodes that block a "
+        "uniqueness rule (named)",
+    )
 
 
 class IdentifierView(BaseModel):

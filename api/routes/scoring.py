@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
@@ -53,28 +54,54 @@ EXAMPLE = {
 }
 
 
+def _outage(desk: FraudDesk, settings: Settings, record: ApplicationRecord, exc: StoreUnavailable) -> ScoreResponse:
+    """The outage policy's answer: fail closed (503) or open (unscored, sent to review)."""
+    if settings.store_outage_policy != "fail_open":
+        raise exc
+    OUTAGES.inc()
+    return ScoreResponse(
+        application_id=record.application_id,
+        applicant_id="",
+        score=None,
+        band="unscored",
+        action="review",
+        reasons=[],
+        model_version=desk.scorer.model.version,
+        stored=False,
+        degraded=True,
+    )
+
+
 def _assess(desk: FraudDesk, settings: Settings, record: ApplicationRecord, persist: bool, actor: str) -> ScoreResponse:
     started = time.perf_counter()
     try:
         done = desk.assess(record, persist=persist, actor=actor)
-    except StoreUnavailable:
-        if settings.store_outage_policy != "fail_open":
-            raise
-        OUTAGES.inc()
-        return ScoreResponse(
-            application_id=record.application_id,
-            applicant_id="",
-            score=None,
-            band="unscored",
-            action="review",
-            reasons=[],
-            model_version=desk.scorer.model.version,
-            stored=False,
-            degraded=True,
-        )
+    except StoreUnavailable as exc:
+        return _outage(desk, settings, record, exc)
     SCORE_SECONDS.labels(stored=str(persist).lower()).observe(time.perf_counter() - started)
     DECISIONS.labels(band=done.result.band).inc()
     return ScoreResponse.of(done.result, stored=done.stored, replayed=done.replayed)
+
+
+SCORE_MARGIN = 1.0
+"""Seconds a score on a networked store may take beyond RINGSIGHT_NEO4J_TIMEOUT_SECONDS
+before the outage policy answers instead (each store call has its own deadline too)."""
+
+
+async def _bounded(
+    desk: FraudDesk, settings: Settings, record: ApplicationRecord, persist: bool, actor: str
+) -> ScoreResponse:
+    """``_assess`` on a worker thread, answered by the outage policy at the request's
+    deadline even if the store hangs: the thread is abandoned (a write it completes later
+    is kept, and a client's retry of the same application id replays its decision)."""
+    budget = settings.neo4j_timeout_seconds + SCORE_MARGIN
+    try:
+        with anyio.fail_after(budget):
+            return await anyio.to_thread.run_sync(
+                _assess, desk, settings, record, persist, actor, abandon_on_cancel=True
+            )
+    except TimeoutError:
+        return _outage(desk, settings, record, StoreUnavailable(f"the store did not answer within {budget:.1f} s"))
 
 
 async def _scored(request: Request, persist: bool) -> ScoreResponse:
@@ -99,7 +126,7 @@ async def _scored(request: Request, persist: bool) -> ScoreResponse:
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from exc
     if desk.store.waits_on_network:
-        return await run_in_threadpool(_assess, desk, settings, record, persist, actor)
+        return await _bounded(desk, settings, record, persist, actor)
     return _assess(desk, settings, record, persist, actor)
 
 

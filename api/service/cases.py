@@ -379,7 +379,7 @@ class Casework(Labelling):
         status = CONFIRMED_FRAUD if outcome in self.review.fraud_outcomes else "cleared" if outcome == "clear" else None
         if status is not None:
             nodes = self._labelled(case)
-            alerts = [a.alert_id for n in nodes for a in self.label(n, status, actor, why)]
+            alerts = [a.alert_id for n in nodes for a in self.label(n, status, actor, why, quiet=True)]
             done.update({"labels_set": {n: status for n in nodes}, "alerts_raised": alerts})
         return done
 
@@ -405,7 +405,7 @@ class Casework(Labelling):
                 if status == CONFIRMED_FRAUD and node not in cleared:
                     current = self.store.labels([node]).get(node)
                     if current is not None and current.status == CONFIRMED_FRAUD:
-                        self.label(node, "cleared", actor, why)
+                        self.label(node, "cleared", actor, why, quiet=True)
                         cleared.append(node)
         for node in self._people(case):
             for alert in self.store.alerts(None, 1000, applicant_key(node)):

@@ -14,8 +14,9 @@ class Labelling(Monitoring, Alerting):
     """Labels change what monitoring sees, so labelling is built on it; clearing or
     removing a label withdraws the cause of the alerts it raised."""
 
-    def label(self, node_id: str, status: str, actor: str, reason: str) -> list[Alert]:
-        """Mark a node confirmed fraud, cleared or allow-listed; re-score who it affects."""
+    def label(self, node_id: str, status: str, actor: str, reason: str, quiet: bool = False) -> list[Alert]:
+        """Mark a node confirmed fraud, cleared or allow-listed; re-score who it affects
+        (``quiet``: without alerting the labelled applicant itself, when a case decided it)."""
         if status not in LABEL_STATUSES:
             raise InvalidInput("status", f"must be one of {', '.join(LABEL_STATUSES)}")
         if not reason.strip():
@@ -35,7 +36,8 @@ class Labelling(Monitoring, Alerting):
         )
         if previous is not None and previous.status != status:
             self.withdraw_cause(node_id, actor, f"label {previous.status} replaced by {status}: {reason}")
-        return self.monitor(self.affected_by([node_id]), trigger=f"label:{status}:{node_id}")
+        hush = frozenset({node_id.partition(":")[2]}) if quiet and node_kind(node_id) == "applicant" else frozenset()
+        return self.monitor(self.affected_by([node_id]), trigger=f"label:{status}:{node_id}", quiet=hush)
 
     def remove_label(self, node_id: str, actor: str, reason: str) -> None:
         previous = self.store.labels([node_id]).get(node_id)

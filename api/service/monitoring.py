@@ -12,7 +12,7 @@ from api.service.assessment import decision_of
 from api.service.base import DeskBase, applicant_key
 from graph.errors import NotFound
 from graph.store import Alert, Decision
-from graph.vocabulary import CONFIRMED_FRAUD, applicant_node
+from graph.vocabulary import applicant_node
 
 ALERT_TIERS: dict[str, str] = {"medium": "watch", "high": "investigate", "critical": "freeze_recommended"}
 """Band reached by an existing applicant on re-scoring -> alert tier."""
@@ -72,17 +72,15 @@ class Monitoring(DeskBase):
         self.store.append_audit(self.now(), actor, "rescore", applicant_node(key), {"alerts": len(alerts)})
         return Rescored(key, self.store.decisions(latest.application_id)[-1], alerts)
 
-    def monitor(self, applicant_keys: Sequence[str], trigger: str, cap: int = 200) -> list[Alert]:
+    def monitor(
+        self, applicant_keys: Sequence[str], trigger: str, cap: int = 200, quiet: frozenset[str] = frozenset()
+    ) -> list[Alert]:
         """Re-score each applicant's latest application with today's graph; raise an alert
-        when the band rises to medium or above (not for an applicant already confirmed as
-        fraud: there is nothing left to alert anyone to)."""
+        when the band rises to medium or above (except for the applicants in ``quiet``: a
+        case that has just decided on them needs no alert to say so)."""
         alerts: list[Alert] = []
         now = self.now()
-        keys = list(applicant_keys)[:cap]
-        confirmed = {
-            n for n, lab in self.store.labels([applicant_node(k) for k in keys]).items() if lab.status == CONFIRMED_FRAUD
-        }
-        for key in keys:
+        for key in list(applicant_keys)[:cap]:
             apps = self.store.applicant_applications(key)
             if not apps:
                 continue
@@ -93,7 +91,7 @@ class Monitoring(DeskBase):
             self.store.record_decision(decision_of(result, now, "monitoring"))
             old_rank = _BAND_ORDER.index(previous.band) if previous else 0
             new_rank = _BAND_ORDER.index(result.band)
-            if new_rank > old_rank and result.band in ALERT_TIERS and applicant_node(key) not in confirmed:
+            if new_rank > old_rank and result.band in ALERT_TIERS and key not in quiet:
                 alert = Alert(
                     alert_id=f"AL-{uuid.uuid4().hex[:12]}",
                     applicant_key=key,

@@ -34,6 +34,10 @@ class GraphStore(GraphReader, GraphWriter, CaseLog, GraphBatch):
     @abstractmethod
     def close(self) -> None: ...
 
+    def problems(self) -> list[str]:
+        """What is wrong with the stored data though the store serves (readiness reports it)."""
+        return []
+
     def __enter__(self) -> GraphStore:
         return self
 

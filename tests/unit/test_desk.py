@@ -128,12 +128,13 @@ def test_labels_are_checked_before_anything_is_written(desk: FraudDesk, store: F
 def test_removing_a_label_is_audited(desk: FraudDesk, store: FakeStore) -> None:
     done = desk.assess(record(1), persist=True, actor="s")
     node = f"applicant:{done.result.applicant_key}"
-    desk.label(node, "confirmed_fraud", "analyst:ana", "ID theft")
+    raised = desk.label(node, "confirmed_fraud", "analyst:ana", "ID theft")
+    assert raised, "the customer confirmed as fraud is alerted (freeze recommended)"
     desk.remove_label(node, "senior:sam", "appeal upheld")
     assert node not in store.label_book
-    last = store.audit_log[-1]
-    assert (last.action, last.actor, last.detail) == (
-        "label:removed",
-        "senior:sam",
-        {"reason": "appeal upheld", "previous": "confirmed_fraud"},
-    )
+    removed = next(e for e in reversed(store.audit_log) if e.action == "label:removed")
+    assert (removed.actor, removed.detail) == ("senior:sam", {"reason": "appeal upheld", "previous": "confirmed_fraud"})
+    # The label was the alerts' cause: withdrawing it resolves them, audited after the removal.
+    assert all(store.alert_book[a.alert_id].status == "resolved" for a in raised)
+    after = store.audit_log[store.audit_log.index(removed) + 1 :]
+    assert {e.subject for e in after if e.action == "alert:resolved"} == {a.alert_id for a in raised}

@@ -48,9 +48,11 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 from graph.errors import Conflict, InvalidInput, StoreUnavailable
 from graph.normalise import Identifier, NormalisedApplication
 from graph.store.contract import GraphStore
+from graph.store.neo4j import deadline, schema
 from graph.store.neo4j import queries as q
 from graph.store.neo4j.cases import CaseNodes
 from graph.store.neo4j.gds import GdsWork
+from graph.store.neo4j.investigator_reads import InvestigatorNodes
 from graph.store.neo4j.outage import Outage
 from graph.store.neo4j.rows import (
     application_of,
@@ -93,6 +95,13 @@ from graph.vocabulary import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+READY_SECONDS = 0.8
+"""Readiness answers within this, whatever the server does."""
+SCHEMA_CHECK_SECONDS = 10.0
+"""How often readiness checks that the schema is still there."""
+CONFLICT_CHECK_SECONDS = 60.0
+"""How often a rule blocked by duplicates is tried again (finding them scans the label)."""
+
 
 def _refused_by_constraint(exc: BaseException) -> bool:
     """Whether a uniqueness constraint refused the write (also when the driver reports it
@@ -105,7 +114,7 @@ def _refused_by_constraint(exc: BaseException) -> bool:
     return False
 
 
-class Neo4jStore(CaseNodes, GraphStore):
+class Neo4jStore(CaseNodes, InvestigatorNodes, GraphStore):
     """The store contract on Neo4j 5 (+ GDS for whole-graph work). See the module docstring.
 
     ``timeout`` (seconds) bounds connecting, waiting for a pooled connection, each
@@ -142,8 +151,15 @@ class Neo4jStore(CaseNodes, GraphStore):
             )
         except (ValueError, neo4j.exceptions.ConfigurationError) as exc:
             raise InvalidInput("graph_url", f"cannot use {url!r} for Neo4j: {exc}") from exc
-        self._schema_lock = threading.Lock()
+        self._schema_lock = threading.RLock()
         self._schema_ready = False
+        self._schema_checked = 0.0
+        self._schema_problem: str | None = None
+        self._preparing: threading.Thread | None = None
+        self._settings: dict[str, str] = {}
+        self._conflicts: dict[str, str] = {}
+        self._conflicts_checked = 0.0
+        self._deadlines = deadline.Deadlines(pool_size)
         self._gds = GdsWork(self._driver, self._database, self.ping)
         try:
             for attempt in Retrying(
@@ -165,13 +181,12 @@ class Neo4jStore(CaseNodes, GraphStore):
             if self._schema_ready:
                 return
             with Outage("creating the schema"), self._driver.session(database=self._database) as session:
-                for statement in q.SCHEMA:
-                    try:
-                        session.run(statement).consume()
-                    except ClientError as exc:
-                        # Another process created the same rule at the same moment.
-                        if not (exc.code or "").endswith("AlreadyExists"):
-                            raise
+                healed = schema.ensure(session, max(60.0, self._timeout))
+                if healed.created:
+                    log.info("created %d Neo4j constraints and indexes", healed.created)
+                self._conflicts = {f"ringsight_{c.label.lower()}_{c.prop}": str(c) for c in healed.conflicts}
+                for problem in self._conflicts.values():
+                    log.error("%s", problem)
                 try:
                     wait = int(self._timeout * 6) + 1
                     session.run("CALL db.awaitIndexes($seconds)", seconds=wait).consume()
@@ -179,8 +194,53 @@ class Neo4jStore(CaseNodes, GraphStore):
                     # Populating indexes over an existing large graph may take longer; the
                     # store works meanwhile (more slowly), so this is not a reason to refuse.
                     log.warning("Neo4j indexes are still populating: %s", exc)
+                self._restore_settings(session)
                 self._plan_scoring(session)
             self._schema_ready = True
+            self._schema_checked = time.monotonic()
+
+    def _restore_settings(self, session: neo4j.Session) -> None:
+        """Write back the settings this process bound (the PII key's fingerprint) when the
+        database lost them (restarted empty); a database holding other values keeps them."""
+        for name, value in list(self._settings.items()):
+            session.run(
+                "MERGE (s:Setting {name: $name}) ON CREATE SET s.value = $value", name=name, value=value
+            ).consume()
+
+    def _check_schema(self, session: neo4j.Session) -> None:
+        """Every ``SCHEMA_CHECK_SECONDS``: is the schema still there? A server restarted onto
+        an empty or restored database lacks it; the next preparation recreates it."""
+        if not self._schema_ready or time.monotonic() - self._schema_checked < SCHEMA_CHECK_SECONDS:
+            return
+        lacking = schema.missing(session, READY_SECONDS)
+        self._schema_checked = time.monotonic()
+        if self._conflicts and time.monotonic() - self._conflicts_checked > CONFLICT_CHECK_SECONDS:
+            lacking |= set(self._conflicts)  # try the blocked rules again (duplicates may be gone)
+            self._conflicts_checked = time.monotonic()
+        else:
+            lacking -= set(self._conflicts)
+        if lacking:
+            log.warning("Neo4j lacks %d ringsight constraints or indexes (restarted empty?); recreating", len(lacking))
+            self._schema_ready = False
+
+    def _prepare_in_background(self) -> None:
+        """Create the schema and plan the scoring flow on a thread of its own (readiness
+        answers at once meanwhile; requests wait for it only within their deadline)."""
+        with self._schema_lock:
+            if self._preparing is not None and self._preparing.is_alive():
+                return
+
+            def prepare() -> None:
+                try:
+                    self._ensure_schema()
+                except Exception as exc:  # reported by readiness until it succeeds
+                    self._schema_problem = str(exc)
+                    log.warning("Neo4j schema preparation failed: %s", exc)
+                else:
+                    self._schema_problem = None
+
+            self._preparing = threading.Thread(target=prepare, name="neo4j-schema", daemon=True)
+            self._preparing.start()
 
     def _plan_scoring(self, session: neo4j.Session) -> None:
         """Have the server plan the scoring flow's statements now, before the first request
@@ -225,15 +285,25 @@ class Neo4jStore(CaseNodes, GraphStore):
             )
         return self._driver.session(database=self._database, default_access_mode=mode)
 
+    def _bounded(self, what: str, work: Callable[[], T], timeout: float | None = None) -> T:
+        """``work()`` within its deadline: its timeout plus a margin (see :mod:`.deadline`)."""
+        return self._deadlines.run(what, work, (timeout or self._timeout) + deadline.MARGIN)
+
     def _read(self, what: str, work: Callable[[neo4j.ManagedTransaction], T], timeout: float | None = None) -> T:
-        self._ensure_schema()
-        with Outage(what), self._session(neo4j.READ_ACCESS) as session:
-            return session.execute_read(neo4j.unit_of_work(timeout=timeout or self._timeout)(work))
+        def call() -> T:
+            self._ensure_schema()
+            with Outage(what), self._session(neo4j.READ_ACCESS) as session:
+                return session.execute_read(neo4j.unit_of_work(timeout=timeout or self._timeout)(work))
+
+        return self._bounded(what, call, timeout)
 
     def _write(self, what: str, work: Callable[[neo4j.ManagedTransaction], T], timeout: float | None = None) -> T:
-        self._ensure_schema()
-        with Outage(what), self._session(neo4j.WRITE_ACCESS) as session:
-            return session.execute_write(neo4j.unit_of_work(timeout=timeout or self._timeout)(work))
+        def call() -> T:
+            self._ensure_schema()
+            with Outage(what), self._session(neo4j.WRITE_ACCESS) as session:
+                return session.execute_write(neo4j.unit_of_work(timeout=timeout or self._timeout)(work))
+
+        return self._bounded(what, call, timeout)
 
     def _fetch(self, what: str, query: str, **params: Any) -> list[neo4j.Record]:
         """One read query in a managed (retried) transaction."""
@@ -243,15 +313,19 @@ class Neo4jStore(CaseNodes, GraphStore):
         """One read query as an auto-commit transaction: a single round trip (a managed
         transaction adds BEGIN and COMMIT). Tried a second time when the first attempt met
         a connection that died with a restarted server or a transient error."""
-        self._ensure_schema()
-        for attempt in (1, 2):
-            try:
-                with Outage(what), self._session(neo4j.READ_ACCESS) as session:
-                    return list(session.run(neo4j.Query(query, timeout=self._timeout), params))
-            except StoreUnavailable:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+
+        def call() -> list[neo4j.Record]:
+            self._ensure_schema()
+            for attempt in (1, 2):
+                try:
+                    with Outage(what), self._session(neo4j.READ_ACCESS) as session:
+                        return list(session.run(neo4j.Query(query, timeout=self._timeout), params))
+                except StoreUnavailable:
+                    if attempt == 2:
+                        raise
+            raise AssertionError("unreachable")
+
+        return self._bounded(what, call)
 
     def _change(self, what: str, query: str, **params: Any) -> list[neo4j.Record]:
         """One write query in a managed (retried) transaction."""
@@ -694,27 +768,49 @@ class Neo4jStore(CaseNodes, GraphStore):
     # -- lifecycle --------------------------------------------------------------------------------
     def setting(self, name: str) -> str | None:
         records = self._fetch("setting", "MATCH (s:Setting {name: $name}) RETURN s.value AS value", name=name)
-        return None if not records else str(records[0]["value"])
+        value = None if not records else str(records[0]["value"])
+        if value is not None:
+            self._settings[name] = value
+        return value
 
     def put_setting(self, name: str, value: str) -> None:
         self._change("put_setting", "MERGE (s:Setting {name: $name}) SET s.value = $value", name=name, value=value)
+        self._settings[name] = value
 
     def ping(self) -> None:
-        # Auto-commit and no retries: readiness must answer within the timeout. One second
-        # try covers a pooled connection that died with a restarted server.
+        """Readiness: answers within ``READY_SECONDS`` whatever the server does. Ready means
+        the server answers and the schema and scoring plans are in place; when they are
+        not (first start, or a server restarted empty), they are prepared on a thread of
+        their own and readiness says so meanwhile."""
+        self._deadlines.run("ping", self._ping_server, READY_SECONDS)
+        if not self._schema_ready:
+            self._prepare_in_background()
+            problem = self._schema_problem
+            raise StoreUnavailable(
+                f"neo4j: {problem}" if problem else "neo4j: preparing the schema and the scoring plans"
+            )
+
+    def problems(self) -> list[str]:
+        """Uniqueness rules the data blocks, with the duplicates named (the store serves)."""
+        return list(self._conflicts.values())
+
+    def _ping_server(self) -> None:
+        # Auto-commit and no retries; a second try covers a pooled connection that died
+        # with a restarted server.
         for attempt in (1, 2):
             try:
                 with Outage("ping"), self._driver.session(database=self._database) as session:
-                    session.run(neo4j.Query("RETURN 1", timeout=self._timeout)).consume()
-                break
+                    session.run(neo4j.Query("RETURN 1", timeout=READY_SECONDS)).consume()
+                    self._check_schema(session)
+                return
             except StoreUnavailable:
                 if attempt == 2:
                     # The server may come back empty or freshly started: check the schema and
                     # plan the scoring query again before the next request depends on them.
                     self._schema_ready = False
                     raise
-        self._ensure_schema()
 
     def close(self) -> None:
         self._gds.close()
         self._driver.close()
+        self._deadlines.close()
