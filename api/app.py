@@ -1,4 +1,5 @@
-"""The FastAPI application: wiring, health, readiness, metrics and the console."""
+"""The FastAPI application: wiring, health, readiness, metrics, the console and the API
+docs (Swagger UI served from ``api/console/vendor/``, so ``/docs`` works with no network)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -28,6 +30,8 @@ from graph.store import GraphStore
 
 log = logging.getLogger("ringsight")
 CONSOLE = Path(__file__).parent / "console"
+SWAGGER_UI = "/console/static/vendor/swagger-ui"
+"""swagger-ui-dist from npm, vendored (see api/console/vendor/swagger-ui/README.md)."""
 
 
 def _document(app: FastAPI) -> None:
@@ -71,6 +75,8 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         version="0.1.0",
         summary="Fraud scores with reasons from a graph of applicants and the identifiers they share.",
         lifespan=lifespan,
+        docs_url=None,  # served below from local assets, not a CDN
+        redoc_url=None,  # ReDoc has no local assets here; /docs is the documentation
     )
     app.state.settings = settings
     # Outside routing, authentication and parsing: a body too large is refused before any of them.
@@ -131,5 +137,17 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     @app.get("/console", include_in_schema=False)
     def console() -> FileResponse:
         return FileResponse(CONSOLE / "index.html")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} — API",
+            swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+            swagger_favicon_url="data:,",
+            # No call to the online validator: the docs load nothing from outside.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
 
     return app
