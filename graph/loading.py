@@ -2,7 +2,17 @@
 
 Rows are validated and normalised in batches; a row that fails names its
 field in the rejects list and never reaches the store, so a load is never
-half-written row by row. Every batch is one store transaction.
+half-written row by row. Every batch is one store transaction: it lands whole
+or not at all (an application id already stored for another applicant is found
+by reading the store, then the rest of its batch is written in one go).
+
+A load never stops for a bad row: a cell that fails the input rules (a huge
+integer, a time out of range), bytes that are not UTF-8, a row with more fields
+than the header, or anything else that cannot be read is a reject naming its
+line and field, and the load goes on. What stops a load is what it cannot run
+without: a missing or unreadable file, a header that is not UTF-8, a store that
+does not answer (:class:`graph.errors.InvalidInput`, ``StoreUnavailable``); the
+rejects found until then are in the report passed in.
 
 Preparing a row (validation, normalisation, hashing) is the costly part of a
 load, so it takes the cheap road whenever it can and gives what the plain road
@@ -19,6 +29,7 @@ import gc
 import io
 import multiprocessing
 import os
+import re
 import signal
 import time
 from collections import deque
@@ -28,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from graph.errors import Conflict, InvalidInput
@@ -71,9 +83,16 @@ def applications_file(path: Path) -> Path:
     return path
 
 
+def _parquet(path: Path) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InvalidInput("path", f"{path} is not a readable Parquet file ({exc})") from exc
+
+
 def count_rows(path: Path) -> int:
     if path.suffix == ".parquet":
-        return int(pq.ParquetFile(path).metadata.num_rows)
+        return int(_parquet(path).metadata.num_rows)
     lines, last = 0, b"\n"
     with path.open("rb") as fh:
         while block := fh.read(_PIECE_BYTES):
@@ -86,33 +105,50 @@ def iter_rows(path: Path, batch_size: int) -> Iterator[list[dict[str, Any]]]:
     """Flat rows in batches; every cell is read as text (phone numbers keep their zeros).
 
     A CSV row shorter than the header is padded with empty cells (missing values);
-    one longer than the header stops the load with the line named, before its batch
-    is written. Blank lines are skipped.
+    one longer than the header, or with bytes that are not UTF-8, stops the read with
+    the line named (:func:`load_applications` rejects such rows and reads on). Blank
+    lines are skipped.
     """
     if path.suffix == ".parquet":
-        for record_batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
-            yield record_batch.to_pylist()
+        try:
+            for record_batch in _parquet(path).iter_batches(batch_size=batch_size):
+                yield record_batch.to_pylist()
+        except pa.ArrowException as exc:
+            raise InvalidInput("path", f"{path} is not a readable Parquet file ({exc})") from exc
         return
+    line = 2
     with path.open("rb") as raw:
         for header, cells, too_long in _csv_cell_batches(raw, batch_size):
+            for offset, row in enumerate(cells):
+                if _bad_bytes(row):
+                    reject = _row_reject(header, row)
+                    raise InvalidInput(f"line {line + offset}", f"{reject['field']}: {reject['error']}")
             if too_long is not None:
                 raise _too_long(too_long, header)
+            line += len(cells)
             yield [dict(zip(header, row, strict=True)) for row in cells]
 
 
 def _csv_cell_batches(
-    raw: BinaryIO, batch_size: int, header: list[str] | None = None, lines_before: int = 0
+    raw: BinaryIO, batch_size: int, header: list[str] | None = None, lines_before: int = 0, stop_at_long: bool = True
 ) -> Iterator[tuple[list[str], list[list[str]], tuple[int, int] | None]]:
     """CSV rows (cells padded to the header's width) in batches, read in order from
-    where ``raw`` stands: the header first unless it is given. The third item of the
-    last batch names a row longer than the header, (line, fields): the read stops there."""
-    fh = io.TextIOWrapper(raw, encoding="utf-8-sig" if header is None else "utf-8", newline="")
+    where ``raw`` stands: the header first unless it is given. With ``stop_at_long``,
+    the third item of the last batch names a row longer than the header, (line,
+    fields), and the read stops there; without, such a row is in its batch as it is.
+    Bytes that are not UTF-8 are read as lone surrogates (``surrogateescape``: see
+    :func:`_bad_bytes`); a header with such bytes is refused."""
+    fh = io.TextIOWrapper(
+        raw, encoding="utf-8-sig" if header is None else "utf-8", errors="surrogateescape", newline=""
+    )
     try:
         reader = csv.reader(fh)
         if header is None:
             header = next(reader, None)
             if not header:
                 return
+            if _bad_bytes(header):
+                raise InvalidInput("header", f"is not UTF-8 text ({_row_reject(header, header)['error']})")
         width = len(header)
         batch: list[list[str]] = []
         for cells in reader:
@@ -120,6 +156,12 @@ def _csv_cell_batches(
                 if not cells:
                     continue
                 if len(cells) > width:
+                    if not stop_at_long:
+                        batch.append(cells)
+                        if len(batch) == batch_size:
+                            yield header, batch, None
+                            batch = []
+                        continue
                     yield header, batch, (lines_before + reader.line_num, len(cells))
                     return
                 cells += [""] * (width - len(cells))
@@ -136,6 +178,38 @@ def _csv_cell_batches(
 def _too_long(where: tuple[int, int], header: list[str]) -> InvalidInput:
     line, cells = where
     return InvalidInput(f"line {line}", f"has {cells} fields but the header has {len(header)}")
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _bad_bytes(cells: list[str]) -> bool:
+    """Whether a row read with ``surrogateescape`` held bytes that are not UTF-8."""
+    return any(not cell.isascii() and _SURROGATE.search(cell) is not None for cell in cells)
+
+
+def _row_reject(header: list[str], cells: list[str]) -> dict[str, Any]:
+    """The reject of a row that cannot be checked at all: bytes that are not UTF-8 (named
+    by their column and first byte), or more fields than the header."""
+    app_id = _cell_id(header, cells)
+    if app_id is not None and _bad_bytes([app_id]):
+        app_id = None
+    for column, cell in enumerate(cells):
+        found = None if cell.isascii() else _SURROGATE.search(cell)
+        if found is not None:
+            field = header[column] if column < len(header) else "row"
+            byte = ord(found.group()) - 0xDC00
+            return {"application_id": app_id, "field": field, "error": f"not UTF-8 text (byte 0x{byte:02x})"}
+    return {
+        "application_id": app_id,
+        "field": "row",
+        "error": f"has {len(cells)} fields but the header has {len(header)}",
+    }
+
+
+def _unreadable(exc: Exception) -> str:
+    # A row the checks did not foresee is still a reject, never the end of the load.
+    return f"could not be read ({type(exc).__name__}: {exc})"
 
 
 def _row_fields(row: dict[str, Any], values: dict[str, Any] | None, normaliser: Normaliser) -> ApplicationFields:
@@ -177,6 +251,15 @@ def normalise_rows(
                     "error": exc.message,
                 }
             )
+        except Exception as exc:
+            report.rejected.append(
+                {
+                    "line": first_line + offset,
+                    "application_id": row.get("application_id"),
+                    "field": "row",
+                    "error": _unreadable(exc),
+                }
+            )
     return out
 
 
@@ -197,42 +280,62 @@ _MAX_CARRY = 64 << 20  # a "row" this long means the quotes do not pair: read in
 @dataclass
 class _Prepared:
     """What was made of a run of rows: applications (as plain values) with their row
-    (0-based in the run), rejects with theirs, and the line of a row longer than the
-    header, if one stopped it."""
+    (0-based in the run), and rejects with theirs."""
 
     rows: int = 0
     apps: list[ApplicationFields] = field(default_factory=list)
     app_rows: list[int] = field(default_factory=list)
     rejects: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-    too_long: tuple[int, int] | None = None  # (line, fields)
     unsure: bool = False  # the piece did not parse on its own: nothing of it counts
 
 
-def _prepare_cells(header: list[str], batch: Iterable[list[str]], normaliser: Normaliser, done: _Prepared) -> None:
+def _prepare_cells(
+    header: list[str], batch: Iterable[list[str]], normaliser: Normaliser, done: _Prepared, check_bytes: bool = False
+) -> None:
+    """Prepare CSV rows (text cells, padded to the header's width). ``check_bytes``: the
+    text was read with ``surrogateescape``, so a row may hold bytes that are not UTF-8."""
     layout = flat_layout(header)
+    width = len(header)
     index = done.rows
     apps, app_rows, rejects = done.apps, done.app_rows, done.rejects
     flat_fields = normaliser.flat_fields
     for cells in batch:
-        values = layout.cell_values(cells)
-        if values is not None:
-            try:
-                apps.append(flat_fields(values))
-                app_rows.append(index)
-                index += 1
-                continue
-            except InvalidInput:
-                pass
-        row = dict(zip(header, cells, strict=True))
+        if len(cells) != width or (check_bytes and _bad_bytes(cells)):
+            rejects.append((index, _row_reject(header, cells)))
+            index += 1
+            continue
         try:
+            values = layout.cell_values(cells)
+            if values is not None:
+                try:
+                    apps.append(flat_fields(values))
+                    app_rows.append(index)
+                    index += 1
+                    continue
+                except InvalidInput:
+                    pass
+            row = dict(zip(header, cells, strict=True))
             apps.append(normaliser.record_fields(from_flat(row)))
             app_rows.append(index)
         except InvalidInput as exc:
             rejects.append(
-                (index, {"application_id": row.get("application_id"), "field": exc.field, "error": exc.message})
+                (index, {"application_id": _cell_id(header, cells), "field": exc.field, "error": exc.message})
+            )
+        except Exception as exc:
+            rejects.append(
+                (index, {"application_id": _cell_id(header, cells), "field": "row", "error": _unreadable(exc)})
             )
         index += 1
     done.rows = index
+
+
+def _cell_id(header: list[str], cells: list[str]) -> str | None:
+    """The application id cell of a row, as a dict of the row would give it."""
+    found = None
+    for column, cell in zip(header, cells, strict=False):
+        if column == "application_id":
+            found = cell  # the last of repeated names, as dict(zip(...)) keeps
+    return found
 
 
 def _prepare_rows(rows: list[dict[str, Any]], normaliser: Normaliser) -> _Prepared:
@@ -249,38 +352,47 @@ def _prepare_rows(rows: list[dict[str, Any]], normaliser: Normaliser) -> _Prepar
             done.rejects.append(
                 (index, {"application_id": row.get("application_id"), "field": exc.field, "error": exc.message})
             )
+        except Exception as exc:
+            done.rejects.append(
+                (index, {"application_id": row.get("application_id"), "field": "row", "error": _unreadable(exc)})
+            )
     return done
 
 
 def _prepare_piece(data: bytes, header: list[str], lines_before: int, normaliser: Normaliser) -> _Prepared:
-    """Parse and prepare one piece of a CSV file (whole lines, starting at a row)."""
+    """Parse and prepare one piece of a CSV file (whole lines, starting at a row).
+
+    Bytes that are not UTF-8 are rejected row by row (a cut at a line end never splits
+    a character). A row longer than the header may be a cut the quotes misled as well
+    as a bad row: the piece is read again in order, where such a row is a reject."""
     done = _Prepared()
     try:
-        text = data.decode("utf-8")
+        text, check_bytes = data.decode("utf-8"), False
     except UnicodeDecodeError:
-        done.unsure = True
-        return done
+        text, check_bytes = data.decode("utf-8", "surrogateescape"), True
     # strict: a piece that ends inside quotes (a cut the quotes misled) fails here
     # instead of being read as a short last row.
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     width = len(header)
+    too_long = False
 
     def rows() -> Iterator[list[str]]:
+        nonlocal too_long
         for cells in reader:
             if len(cells) != width:
                 if not cells:
                     continue
                 if len(cells) > width:
-                    done.too_long = (lines_before + reader.line_num, len(cells))
+                    too_long = True
                     return
                 cells += [""] * (width - len(cells))
             yield cells
 
     try:
-        _prepare_cells(header, rows(), normaliser, done)
+        _prepare_cells(header, rows(), normaliser, done, check_bytes)
     except csv.Error:
         return _Prepared(unsure=True)
-    return done
+    return _Prepared(unsure=True) if too_long else done
 
 
 _worker_normaliser: Normaliser | None = None
@@ -305,7 +417,7 @@ def _piece_task(data: bytes, header: list[str], lines_before: int) -> _Prepared:
 def _cells_task(header: list[str], batch: list[list[str]]) -> _Prepared:
     assert _worker_normaliser is not None
     done = _Prepared()
-    _prepare_cells(header, batch, _worker_normaliser, done)
+    _prepare_cells(header, batch, _worker_normaliser, done, check_bytes=True)
     return done
 
 
@@ -322,9 +434,8 @@ class _Piece:
     lines_before: int
     header: list[str]
     data: bytes = b""
-    cells: list[list[str]] | None = None
+    cells: list[list[str]] | None = None  # read in order (surrogateescape): rows to check for bad bytes
     rows: list[dict[str, Any]] | None = None
-    too_long: tuple[int, int] | None = None  # an in-order read stopped at this row: (line, fields)
 
 
 class _Source:
@@ -359,8 +470,8 @@ class _Source:
                 yield from self._in_order(raw, piece.header or None, piece.lines_before, piece.offset)
 
     def _in_order(self, raw: BinaryIO, header: list[str] | None, lines_before: int, offset: int) -> Iterator[_Piece]:
-        for head, cells, too_long in _csv_cell_batches(raw, self.batch_size, header, lines_before):
-            yield _Piece(offset, lines_before, head, cells=cells, too_long=too_long)
+        for head, cells, _ in _csv_cell_batches(raw, self.batch_size, header, lines_before, stop_at_long=False):
+            yield _Piece(offset, lines_before, head, cells=cells)
 
     def _cut(self, raw: BinaryIO) -> Iterator[_Piece]:
         buf = b""
@@ -458,7 +569,7 @@ class _Inline:
             done = _prepare_rows(piece.rows, self.normaliser)
         elif piece.cells is not None:
             done = _Prepared()
-            _prepare_cells(piece.header, piece.cells, self.normaliser, done)
+            _prepare_cells(piece.header, piece.cells, self.normaliser, done, check_bytes=True)
         else:
             done = _prepare_piece(piece.data, piece.header, piece.lines_before, self.normaliser)
         future.set_result(done)
@@ -528,26 +639,63 @@ class _Batches:
 def _store_or_reject(
     store: ApplicationSink, apps: list[NormalisedApplication], lines: list[int], report: LoadReport
 ) -> int:
-    """Store a batch; an application id already stored for another applicant is
-    rejected by line (found by halving the batch: every store checks a batch whole
-    before writing any of it), and the rest of the batch is stored."""
+    """Store a batch in one transaction; an application id already stored for another
+    applicant is rejected by line, and the rest of the batch is stored.
+
+    Every store checks a batch whole before writing any of it, so a refused batch wrote
+    nothing. A store that reads applications back names the clashing rows by reading
+    their ids; the rest is then written in one transaction, so the batch lands whole or
+    not at all. A sink that cannot be read (an import set, which is rewritten whole if
+    its load stops) is searched by halving the batch instead.
+    """
     try:
         return store.upsert(apps)
     except Conflict as exc:
         if len(apps) == 1:
-            report.rejected.append(
-                {
-                    "line": lines[0],
-                    "application_id": apps[0].application_id,
-                    "field": "application_id",
-                    "error": str(exc),
-                }
-            )
+            _clash(report, lines[0], apps[0], str(exc))
             return 0
+        clashing = _clashes(store, apps)
+        if clashing:
+            kept = [i for i in range(len(apps)) if i not in clashing]
+            try:
+                stored = store.upsert([apps[i] for i in kept]) if kept else 0
+            except Conflict:
+                pass  # another writer stored one of these meanwhile: search by halves
+            else:
+                for i in sorted(clashing):
+                    _clash(report, lines[i], apps[i], _CLASH.format(apps[i].application_id))
+                return stored
         half = len(apps) // 2
         return _store_or_reject(store, apps[:half], lines[:half], report) + _store_or_reject(
             store, apps[half:], lines[half:], report
         )
+
+
+_CLASH = "application {!r} is already stored for another applicant"
+
+
+def _clash(report: LoadReport, line: int, app: NormalisedApplication, error: str) -> None:
+    report.rejected.append(
+        {"line": line, "application_id": app.application_id, "field": "application_id", "error": error}
+    )
+
+
+def _clashes(store: ApplicationSink, apps: list[NormalisedApplication]) -> set[int] | None:
+    """The rows of a refused batch whose id belongs to another applicant (in the store, or
+    earlier in the batch: the first send of an id owns it); None if the sink cannot be read."""
+    read: Callable[[str], NormalisedApplication | None] | None = getattr(store, "application", None)
+    if read is None:
+        return None
+    owners: dict[str, str] = {}
+    out: set[int] = set()
+    for i, app in enumerate(apps):
+        owner = owners.get(app.application_id)
+        if owner is None:
+            stored = read(app.application_id)
+            owner = owners[app.application_id] = stored.applicant_key if stored is not None else app.applicant_key
+        if owner != app.applicant_key:
+            out.add(i)
+    return out
 
 
 def load_applications(
@@ -557,17 +705,20 @@ def load_applications(
     batch_size: int = 5000,
     progress: Progress | None = None,
     workers: int | None = None,
+    report: LoadReport | None = None,
 ) -> LoadReport:
     """Load a CSV or Parquet file of applications into the store.
 
     Validation and normalisation (the costly part: phone, e-mail and employer
     parsing, hashing) run in ``workers`` processes (default: one per core; CSV
     parsing too) while the parent writes batches of ``batch_size`` rows in file
-    order.
+    order. Bad rows are rejects in the report, never an exception. ``report``, if
+    given, is filled as the load goes: when the load stops (the store fails, the
+    process is interrupted) it holds the batches written and their rejects.
     """
     source = applications_file(path)
     with collector_paused(freeze=True):
-        return _load(store, normaliser, source, batch_size, progress, workers)
+        return _load(store, normaliser, source, batch_size, progress, workers, report or LoadReport())
 
 
 def _load(
@@ -577,8 +728,8 @@ def _load(
     batch_size: int,
     progress: Progress | None,
     workers: int | None,
+    report: LoadReport,
 ) -> LoadReport:
-    report = LoadReport()
     started = time.perf_counter()
     workers = workers if workers is not None else min(4, os.cpu_count() or 1)
 
@@ -604,9 +755,6 @@ def _load(
             pieces.restart_at(piece)
             return False
         batches.add(done, list(map(application_of, done.apps)))
-        stop = done.too_long or piece.too_long
-        if stop is not None:
-            raise _too_long(stop, piece.header)
         return True
 
     try:
@@ -630,6 +778,7 @@ def _load(
         batches.flush()
     except BaseException:
         # Interrupted or refused: drop the queued pieces, let the workers exit.
+        report.seconds = time.perf_counter() - started
         if isinstance(runner, _Pool):
             runner.executor.shutdown(wait=True, cancel_futures=True)
         raise
@@ -639,20 +788,38 @@ def _load(
     return report
 
 
-def load_bad_actors(store: GraphStore, normaliser: Normaliser, path: Path, actor: str = "import") -> int:
-    """Label every row of a ``kind,value`` file as confirmed fraud; return how many."""
+def load_bad_actors(
+    store: GraphStore,
+    normaliser: Normaliser,
+    path: Path,
+    actor: str = "import",
+    rejected: list[dict[str, Any]] | None = None,
+) -> int:
+    """Label every row of a ``kind,value`` file as confirmed fraud; return how many.
+
+    A row whose kind is unknown or whose value does not normalise (or is not UTF-8) is
+    skipped; with ``rejected`` given, it is added there by line and field, with the
+    file's name (``"file": "bad_actors.csv"``)."""
     if path.is_dir():
         path = path / "bad_actors.csv"
     if not path.exists():
         return 0
     now = time.time()
     count = 0
-    with path.open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            kind, value = (row.get("kind") or "").strip(), (row.get("value") or "").strip()
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            kind, value = str(row.get("kind") or "").strip(), str(row.get("value") or "").strip()
             if not kind or not value:
                 continue
-            node = normaliser.node_for(kind, value)
+            try:
+                if _bad_bytes([kind, value]):
+                    raise InvalidInput("kind" if _bad_bytes([kind]) else "value", "not UTF-8 text")
+                node = normaliser.node_for(kind, value)
+            except InvalidInput as exc:
+                if rejected is not None:
+                    field_name = "kind" if exc.field == "kind" else "value"
+                    rejected.append({"file": path.name, "line": line, "field": field_name, "error": exc.message})
+                continue
             store.set_label(Label(node, "confirmed_fraud", actor, now, f"listed in {path.name}"))
             count += 1
     if count:

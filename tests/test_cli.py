@@ -54,7 +54,7 @@ def test_bad_rows_are_rejected_by_line_and_field(tmp_path: Path, cli_db: str) ->
     )
     rejects = tmp_path / "rejects.jsonl"
     r = runner.invoke(app, ["load", str(csv), "--rejects", str(rejects)])
-    assert r.exit_code == 1
+    assert r.exit_code == 3  # loaded, rows rejected
     bad = [json.loads(x) for x in rejects.read_text().splitlines()]
     assert [(b["line"], b["field"]) for b in bad] == [(3, "submitted_at"), (4, "phone")]
     assert json.loads(runner.invoke(app, ["stats"]).stdout)["applications"] == 1
@@ -139,6 +139,6 @@ def test_an_id_reused_for_another_applicant_is_a_rejected_row(tmp_path: Path, cl
         csv.DictWriter(fh, fieldnames=list(rows[0])).writerow(clash)
     rejects = tmp_path / "rejects.jsonl"
     r = runner.invoke(app, ["load", str(out), "--rejects", str(rejects)])
-    assert r.exit_code == 1 and "300 stored" in r.output and "1 rejected" in r.output, r.output
+    assert r.exit_code == 3 and "300 stored" in r.output and "1 rejected" in r.output, r.output
     bad = [json.loads(line) for line in rejects.read_text().splitlines()]
     assert [(b["line"], b["field"]) for b in bad] == [(len(rows) + 2, "application_id")]

@@ -643,21 +643,32 @@ def test_file_shapes_read_as_the_old_loader_read_them(
 
 @pytest.mark.parametrize("at", [1, 63, 64, 65, 200])
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_row_longer_than_the_header_stops_where_it_did(
+def test_a_row_longer_than_the_header_is_rejected_and_the_load_goes_on(
     tmp_path: Path, at: int, workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The old loader stopped at such a row (issue 11: loads never stop for a bad row). The
+    reference is the old road on the same file with that row's id blanked, which it rejects
+    at the same line: everything else must load as it did."""
     rows = _shape_rows(300)
+    blanked = [list(r) for r in rows]
+    blanked[at - 1][0] = ""
     rows[at - 1] = [*rows[at - 1], "one too many"]
-    path = _file(tmp_path, _body(rows).replace("Room 3 Lane 3", '"Room\n3 Lane 3"', 1))
+    quoted = ("Room 3 Lane 3", '"Room\n3 Lane 3"')
+    path = _file(tmp_path, _body(rows).replace(*quoted, 1))
+    reference = _file(tmp_path, _body(blanked).replace(*quoted, 1), "reference.csv")
     monkeypatch.setattr(loading, "_PIECE_BYTES", 1_500)
     expected = Recorder()
-    with pytest.raises(InvalidInput) as old:
-        reference_load(expected, ReferenceNormaliser(KEY), path, batch_size=64)
+    expected_report = reference_load(expected, ReferenceNormaliser(KEY), reference, batch_size=64)
     got = Recorder()
-    with pytest.raises(InvalidInput) as new:
-        load_applications(got, Normaliser(KEY), path, batch_size=64, workers=workers)
-    assert (new.value.field, new.value.message) == (old.value.field, old.value.message)
-    assert got.apps == expected.apps  # the batches before the row's, and nothing of its own
+    report = load_applications(got, Normaliser(KEY), path, batch_size=64, workers=workers)
+    long_row = {
+        "line": at + 1,
+        "application_id": rows[at - 1][0],
+        "field": "row",
+        "error": "has 6 fields but the header has 5",
+    }
+    assert report.rejected == [long_row if r["line"] == at + 1 else r for r in expected_report.rejected]
+    assert got.apps == expected.apps and got.batches == expected.batches
 
 
 def test_parquet_loads_as_rows_do(tmp_path: Path) -> None:
