@@ -10,6 +10,9 @@ from api.service.base import DeskBase
 if TYPE_CHECKING:
     from detectors.rings import RingRun
 
+RING_RUN_AUDIT = "rings:run"
+"""The audit action of a ring run (its subject is the run id; the overview reads runs from it)."""
+
 
 class RingRuns(DeskBase):
     def run_rings(self, max_ring_size: int, actor: str) -> RingRun:
@@ -24,7 +27,7 @@ class RingRuns(DeskBase):
         self.store.append_audit(
             run.at,
             actor,
-            "rings:run",
+            RING_RUN_AUDIT,
             run.run_id,
             {"rings": len(run.rings), "written": run.written, "critical": len(run.critical)},
         )

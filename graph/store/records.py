@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from graph.normalise import NormalisedApplication
@@ -44,6 +45,18 @@ class IdentifierUsage:
     recent: tuple[tuple[float, str], ...]
     members: tuple[str, ...]
     display: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierUser:
+    """One applicant who used an identifier: how many of its applications gave it, and
+    when first and last (epoch seconds); ``display`` is the applicant's masked display."""
+
+    applicant_key: str
+    applications: int
+    first_ts: float
+    last_ts: float
+    display: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +214,57 @@ class Case:
     version: int
     alert_id: str | None = None
     steps: tuple[CaseStep, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionCount:
+    """How many decisions of one trigger were made on one UTC day (``YYYY-MM-DD``) with one
+    band and action, on applications of one channel and product (None where not given)."""
+
+    day: str
+    band: str
+    action: str
+    channel: str | None
+    product: str | None
+    count: int
+
+
+def _none_first(value: str | None) -> tuple[bool, str]:
+    return value is not None, value or ""
+
+
+def decision_count_order(c: DecisionCount) -> tuple[Any, ...]:
+    """The order :meth:`graph.store.case_log.CaseLog.decision_summary` answers in (None first)."""
+    return (c.day, c.band, c.action, _none_first(c.channel), _none_first(c.product))
+
+
+def utc_day(day: int) -> str:
+    """``YYYY-MM-DD`` of a UTC day number (whole days since 1970-01-01, what both backends
+    compute from a time as ``at / 86400`` truncated).
+
+    >>> utc_day(20412)
+    '2025-11-20'
+    """
+    return (date(1970, 1, 1) + timedelta(days=day)).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class WorkCount:
+    """How many alerts (``group``: the tier) or cases (``group``: the layer) are in one status,
+    of one age and raised or opened since the asked time (``recent``). ``age`` is how many of
+    the asked cutoff times (newest first) the item is at or before: with cutoffs one, seven
+    and thirty days ago, 0 is younger than a day and 3 older than thirty days."""
+
+    group: str
+    status: str
+    age: int
+    recent: bool
+    count: int
+
+
+def work_count_order(c: WorkCount) -> tuple[Any, ...]:
+    """The order the alert and case summaries answer in."""
+    return (c.group, c.status, c.age, c.recent)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,7 @@ _CASE_LOG = (
         score REAL NOT NULL, band TEXT NOT NULL, action TEXT NOT NULL, reasons TEXT NOT NULL,
         model_version TEXT NOT NULL, trigger TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS decisions_by_application ON decisions(application_id)",
+    "CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions(trigger, at)",
     """CREATE TABLE IF NOT EXISTS alerts (
         alert_id TEXT PRIMARY KEY, applicant_key TEXT NOT NULL, tier TEXT NOT NULL, at REAL NOT NULL,
         trigger TEXT NOT NULL, score REAL NOT NULL, previous_score REAL, status TEXT NOT NULL,
@@ -84,6 +85,7 @@ _CASE_LOG = (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, actor TEXT NOT NULL,
         action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS audit_by_subject ON audit(subject)",
+    "CREATE INDEX IF NOT EXISTS audit_by_action ON audit(action, seq)",
     "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TRIGGER IF NOT EXISTS audit_append_only_update BEFORE UPDATE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",

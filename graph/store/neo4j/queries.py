@@ -27,7 +27,9 @@ UNIQUE: tuple[tuple[str, str], ...] = (
 )
 INDEXED: tuple[tuple[str, str], ...] = (
     ("Decision", "application_id"),
+    ("Decision", "at"),
     ("AuditEvent", "subject"),
+    ("AuditEvent", "action"),
     ("Alert", "status"),
     ("Alert", "trigger"),
     ("Alert", "applicant_key"),
@@ -503,5 +505,50 @@ Q_AUDIT = f"MATCH (e:AuditEvent) WHERE e.seq > 0 RETURN {AUDIT_FIELDS} ORDER BY 
 
 Q_AUDIT_OF = f"""
 MATCH (e:AuditEvent {{subject: $subject}}) USING INDEX e:AuditEvent(subject)
+RETURN {AUDIT_FIELDS} ORDER BY e.seq DESC LIMIT $limit
+"""
+
+
+# -- investigator console reads ------------------------------------------------------------------
+# Who used an identifier: its own uses only (the identifier found by its key's index), grouped by
+# applicant; the latest ``$limit`` applicants are then looked up by key. One statement per kind
+# (the label is spliced in from the fixed mapping).
+Q_IDENTIFIER_APPLICANTS: dict[str, str] = {
+    kind: f"""
+MATCH (i:{label} {{key: $key}}) USING INDEX i:{label}(key)
+MATCH (i)<-[r]-()
+WITH r.applicant AS who, count(r) AS applications, min(r.ts) AS first_ts, max(r.ts) AS last_ts
+ORDER BY last_ts DESC, who LIMIT $limit
+MATCH (a:Applicant {{key: who}}) USING INDEX a:Applicant(key)
+RETURN who, applications, first_ts, last_ts, a.display AS display
+ORDER BY last_ts DESC, who
+"""
+    for kind, label in LABEL_OF_KIND.items()
+}
+
+# Decisions of a trigger since a time (a range seek on Decision.at), each joined to its
+# application by id (the constraint's index), counted by UTC day number, band, action,
+# channel and product in one aggregation.
+Q_DECISION_SUMMARY = """
+MATCH (d:Decision) WHERE d.at >= $since AND d.trigger = $trigger
+OPTIONAL MATCH (app:Application {application_id: d.application_id})
+RETURN toInteger(d.at / 86400.0) AS day, d.band AS band, d.action AS action,
+       app.channel AS channel, app.product AS product, count(*) AS n
+"""
+
+Q_ALERT_SUMMARY = """
+MATCH (a:Alert) WHERE a.at IS NOT NULL
+RETURN a.tier AS grp, a.status AS status, size([c IN $cutoffs WHERE a.at <= c]) AS age,
+       a.at >= $since AS recent, count(*) AS n
+"""
+
+Q_CASE_SUMMARY = """
+MATCH (c:Case)
+RETURN c.layer AS grp, c.status AS status, size([x IN $cutoffs WHERE c.opened_at <= x]) AS age,
+       c.opened_at >= $since AS recent, count(*) AS n
+"""
+
+Q_AUDIT_BY_ACTION = f"""
+MATCH (e:AuditEvent {{action: $action}}) USING INDEX e:AuditEvent(action)
 RETURN {AUDIT_FIELDS} ORDER BY e.seq DESC LIMIT $limit
 """
