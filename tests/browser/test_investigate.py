@@ -213,3 +213,21 @@ def test_the_neighbourhood_counts_the_confirmed_fraud_within_reach(browser: WebD
     row = shown(browser, f'[data-testid="reach-row"][data-node-id="{employer}"]')
     assert "2 links" in row.text
     assert js_errors(browser) == []
+
+
+def test_a_case_is_opened_from_an_identifier_page(browser: WebDriver, seeded: Seeded) -> None:
+    phone = call("POST", seeded.url, "/v1/lookup", INVESTIGATOR, json={"kind": "phone", "value": RING_PHONE})
+    open_console(browser, seeded.url, "dev-investigator")
+    visit(browser, f"#/node/{phone['node_id']}")
+    form = shown(browser, '#node-view [data-testid="open-case"]')
+    form.find_element(By.CSS_SELECTOR, '[name="reason"]').send_keys("one phone, four applicants")
+    form.find_element(By.CSS_SELECTOR, '[data-testid="open-case-submit"]').click()
+    page = shown(browser, '#case-page[data-status="open"]')
+    case = call("GET", seeded.url, f"/v1/cases/{page.get_attribute('data-case-id')}", INVESTIGATOR)
+    assert (case["subject"], case["subject_kind"], case["source"]) == (phone["node_id"], "identifier", "manual")
+    subject = shown(browser, '[data-testid="evidence-subject"]')
+    assert phone["display"] in subject.text and phone["node_id"].split(":")[1] not in subject.text
+    visit(browser, f"#/node/{phone['node_id']}")
+    listed = shown(browser, '#node-view [data-testid="subject-cases"]')
+    assert case["case_id"] in listed.text
+    assert js_errors(browser) == []
