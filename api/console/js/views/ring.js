@@ -60,7 +60,10 @@ export function ringSummary(ring, members) {
  * A picture of a ring: its members and shared identifiers, linked where a member used the
  * identifier (GET /v1/nodes/{id}/applicants of each identifier); confirmed fraud highlighted.
  */
-export function ringPicture(ctx, members, identifiers) {
+const PICTURE_IDENTIFIERS = 80; // one request each for who used it
+
+export function ringPicture(ctx, members, allIdentifiers) {
+  const identifiers = allIdentifiers.slice(0, PICTURE_IDENTIFIERS);
   const svg = svgEl('svg', {id: 'ring-svg', class: 'ring-svg', 'data-testid': 'ring-svg', role: 'img',
     'aria-label': 'Members of the ring and the identifiers they share', viewBox: '0 0 900 520'});
   const note = el('p', {class: 'muted', 'data-testid': 'ring-picture-note'}, 'Drawing…');
@@ -88,7 +91,9 @@ export function ringPicture(ctx, members, identifiers) {
         ? 'applicant' : 'node'}/${enc(id)}`)});
       const confirmed = members.filter((m) => m.status === 'confirmed_fraud').length;
       note.replaceChildren(failed ? problemBox(failed.err) : `${plural(members.length, 'member')} (${confirmed} confirmed `
-        + `fraud, in red), ${plural(identifiers.length, 'shared identifier')}, ${plural(edges.length, 'link')}. Click a node to open it.`);
+        + `fraud, in red), ${plural(identifiers.length, 'shared identifier')}`
+        + `${allIdentifiers.length > identifiers.length ? ` (of ${allIdentifiers.length})` : ''}, `
+        + `${plural(edges.length, 'link')}. Click a node to open it.`);
     });
   return panel;
 }
