@@ -519,3 +519,115 @@ def openapi_components() -> dict[str, dict[str, Any]]:
         out.update(schema.pop("$defs", {}))
         out[model.__name__] = schema
     return out
+
+
+# -- investigator console reads: who used an identifier, reach, the overview ---------------------
+AgeBand = Annotated[
+    Literal["<1d", "1-7d", "7-30d", ">30d"],
+    _Enum("AgeBand", "How long ago an open alert was raised or an open case was opened"),
+]
+
+
+class IdentifierApplicant(BaseModel):
+    applicant_id: str = Field(description="applicant:<key>")
+    display: str = Field(description="Masked national id")
+    applications: int = Field(description="Applications of this applicant that gave the identifier")
+    first_at: float = Field(description="Epoch seconds of the applicant's first use of the identifier")
+    last_at: float = Field(description="Epoch seconds of its latest use")
+    label: LabelView | None
+
+
+class ReachIdentifier(BaseModel):
+    node_id: str
+    kind: str
+    display: str
+    applicants: int = Field(description="Applicants who used the identifier")
+    confirmed_fraud: int = Field(description="Distinct confirmed-fraud applicants it reaches within the hops")
+    nearest: int | None = Field(description="Links to the nearest of them (1: one of its own users); null if none")
+    hub: bool = Field(description="Used by more applicants than the hub limit: counted, never walked through")
+
+
+class NodeReach(BaseModel):
+    root: str
+    hops: int
+    identifiers: list[ReachIdentifier] = Field(description="Most confirmed fraud first")
+    truncated: bool = Field(False, description="The walk stopped before the last hop: too many applicants to expand")
+
+
+class DayDecisions(BaseModel):
+    day: str = Field(description="UTC day, YYYY-MM-DD")
+    band: Band
+    action: Action
+    count: int
+
+
+class ChannelDecisions(BaseModel):
+    channel: str | None = Field(description="null: the application gave none")
+    band: Band
+    count: int
+
+
+class ProductDecisions(BaseModel):
+    product: str | None = Field(description="null: the application gave none")
+    band: Band
+    count: int
+
+
+class DecisionOverview(BaseModel):
+    by_day: list[DayDecisions]
+    by_channel: list[ChannelDecisions]
+    by_product: list[ProductDecisions]
+
+
+class AlertTierStatus(BaseModel):
+    tier: str
+    status: AlertStatus
+    count: int
+
+
+class AlertAge(BaseModel):
+    age: AgeBand
+    tier: str
+    count: int
+
+
+class AlertOverview(BaseModel):
+    by_tier_status: list[AlertTierStatus] = Field(description="Alerts raised since `since`, by their status now")
+    open_by_age: list[AlertAge] = Field(description="Every unresolved alert, by how long ago it was raised")
+
+
+class CaseStatusLayer(BaseModel):
+    status: CaseStatus
+    layer: CaseLayer
+    count: int
+
+
+class CaseAge(BaseModel):
+    age: AgeBand
+    layer: CaseLayer
+    count: int
+
+
+class CaseOverview(BaseModel):
+    by_status_layer: list[CaseStatusLayer] = Field(description="Cases opened since `since`, by their state now")
+    open_by_age: list[CaseAge] = Field(description="Every case not closed, by how long ago it was opened")
+
+
+class RingRunCountView(BaseModel):
+    run_id: str
+    at: float = Field(description="Epoch seconds of the run")
+    rings: int = Field(description="Rings the run found")
+    critical: int = Field(description="Of them, critical")
+
+
+class RingOverview(BaseModel):
+    runs: list[RingRunCountView] = Field(description="The latest runs (from the audit log), newest first")
+    active: int = Field(description="Rings of the latest written run")
+
+
+class Overview(BaseModel):
+    since: float = Field(description="Epoch seconds: the start (UTC midnight) of the first day counted")
+    decisions: DecisionOverview = Field(description="The scoring flow's decisions since `since`")
+    alerts: AlertOverview
+    cases: CaseOverview
+    rings: RingOverview

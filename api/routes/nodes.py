@@ -1,19 +1,27 @@
-"""Any node: its file and network, and audited lookups of raw identifiers."""
+"""Any node: its file, network, applicants (of an identifier) and reach, and audited lookups
+of raw identifiers."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from api.deps import Desk, Investigator
 from api.errors import problem_responses
 from api.routes.common import READ_ONE, WRITE, Depth, Limit, network_view
 from api.schemas import (
+    IdentifierApplicant,
     LabelView,
     LookupRequest,
     LookupResult,
     Network,
+    NodeReach,
     NodeView,
+    ReachIdentifier,
 )
+from api.service.reach import MAX_APPLICANTS, MAX_REACH_HOPS
+from graph.vocabulary import applicant_node
 
 router = APIRouter()
 
@@ -27,6 +35,69 @@ router = APIRouter()
 )
 def node_network(node_id: str, desk: Desk, _: Investigator, depth: Depth = 2, limit: Limit = 300) -> Network:
     return network_view(desk.network(node_id, depth, limit), node_id, depth)
+
+
+@router.get(
+    "/nodes/{node_id}/applicants",
+    tags=["investigation"],
+    operation_id="getNodeApplicants",
+    summary="The applicants who used an identifier, most recent use first",
+    responses=problem_responses(*READ_ONE),
+)
+def node_applicants(
+    node_id: str,
+    desk: Desk,
+    _: Investigator,
+    limit: Annotated[int, Query(ge=1, le=MAX_APPLICANTS, description="At most this many applicants")] = 100,
+) -> list[IdentifierApplicant]:
+    """422 for an applicant or application node (they are not identifiers); a hub lists its
+    latest users, read from its own uses."""
+    return [
+        IdentifierApplicant(
+            applicant_id=applicant_node(u.applicant_key),
+            display=u.display,
+            applications=u.applications,
+            first_at=u.first_ts,
+            last_at=u.last_ts,
+            label=LabelView.of(label),
+        )
+        for u, label in desk.identifier_users(node_id, limit)
+    ]
+
+
+@router.get(
+    "/nodes/{node_id}/reach",
+    tags=["investigation"],
+    operation_id="getNodeReach",
+    summary="How many confirmed-fraud applicants each linked identifier reaches",
+    responses=problem_responses(*READ_ONE),
+)
+def node_reach(
+    node_id: str,
+    desk: Desk,
+    _: Investigator,
+    hops: Annotated[int, Query(ge=1, le=MAX_REACH_HOPS, description="Links between people to walk")] = 2,
+) -> NodeReach:
+    """For an applicant, each of its identifiers; for an identifier, itself. Hubs and
+    cleared or allow-listed nodes are never walked through; 422 for an application."""
+    found = desk.reach(node_id, hops)
+    return NodeReach(
+        root=found.root,
+        hops=found.hops,
+        truncated=found.truncated,
+        identifiers=[
+            ReachIdentifier(
+                node_id=i.node_id,
+                kind=i.kind,
+                display=i.display,
+                applicants=i.applicants,
+                confirmed_fraud=i.confirmed_fraud,
+                nearest=i.nearest,
+                hub=i.hub,
+            )
+            for i in found.identifiers
+        ],
+    )
 
 
 @router.get(

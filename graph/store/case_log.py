@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
-from graph.store.records import Alert, AuditEntry, AuditEvent, Case, Decision, Label
+from graph.store.records import Alert, AuditEntry, AuditEvent, Case, Decision, DecisionCount, Label, WorkCount
 
 
 class CaseLog(ABC):
@@ -20,6 +20,12 @@ class CaseLog(ABC):
     @abstractmethod
     def decisions(self, application_id: str) -> list[Decision]:
         """Every decision on an application, oldest first."""
+
+    @abstractmethod
+    def decision_summary(self, since: float, trigger: str = "application") -> list[DecisionCount]:
+        """Decisions of ``trigger`` made at or after ``since``, counted in the database by UTC
+        day, band, action and the channel and product of their application; sorted by
+        day, band, action, channel, product (None first)."""
 
     @abstractmethod
     def set_label(self, label: Label) -> None: ...
@@ -56,6 +62,12 @@ class CaseLog(ABC):
         """Resolve every unresolved alert raised by one of ``triggers`` (its cause was
         withdrawn); return them as resolved."""
 
+    @abstractmethod
+    def alert_summary(self, since: float, cutoffs: Sequence[float]) -> list[WorkCount]:
+        """Every alert counted in the database by tier, status, age (against ``cutoffs``,
+        newest first, by the time it was raised) and whether raised at or after ``since``
+        (see :class:`~graph.store.records.WorkCount`); sorted by its fields."""
+
     # -- cases --------------------------------------------------------------------------------------
     @abstractmethod
     def open_case(self, case: Case, audit: AuditEntry) -> None:
@@ -85,12 +97,21 @@ class CaseLog(ABC):
         updated first, without their steps."""
 
     @abstractmethod
+    def case_summary(self, since: float, cutoffs: Sequence[float]) -> list[WorkCount]:
+        """Every case counted in the database by layer, status, age (by the time it was
+        opened) and whether opened at or after ``since``, as :meth:`alert_summary`."""
+
+    @abstractmethod
     def append_audit(self, at: float, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:
         """Append one event to the append-only audit log; return its sequence number."""
 
     @abstractmethod
     def audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]:
         """Newest first."""
+
+    @abstractmethod
+    def audit_by_action(self, action: str, limit: int = 100) -> list[AuditEvent]:
+        """Events of one action (e.g. ``rings:run``), newest first (an index lookup)."""
 
     @abstractmethod
     def setting(self, name: str) -> str | None:

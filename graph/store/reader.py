@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from graph.normalise import NormalisedApplication
-from graph.store.records import IdentifierUsage, ScoringSnapshot, Subgraph
+from graph.store.records import IdentifierUsage, IdentifierUser, ScoringSnapshot, Subgraph
 
 
 class GraphReader(ABC):
@@ -50,6 +50,12 @@ class GraphReader(ABC):
     ) -> dict[str, IdentifierUsage]:
         """Usage of each identifier before ``as_of``; unknown or unused ids are absent.
         ``recent`` lists uses in ``[as_of - window, as_of)``; ``members`` is empty for hubs."""
+
+    @abstractmethod
+    def identifier_applicants(self, node_id: str, limit: int) -> list[IdentifierUser]:
+        """The applicants who used an identifier (at any time), most recent use first, then
+        by key; at most ``limit``. Read from the identifier's own uses (an index lookup, also
+        for a hub), never a scan. Empty for an unknown node or one that is not an identifier."""
 
     @abstractmethod
     def applicants_exist(self, applicant_keys: Sequence[str]) -> set[str]: ...

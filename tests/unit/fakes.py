@@ -9,6 +9,7 @@ can assert what a component read (a score makes exactly one ``snapshot`` call).
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -23,9 +24,11 @@ from graph.store.records import (
     AuditEvent,
     Case,
     Decision,
+    DecisionCount,
     GraphEdge,
     GraphNode,
     IdentifierUsage,
+    IdentifierUser,
     Label,
     LinkedComponent,
     LookAlike,
@@ -33,6 +36,10 @@ from graph.store.records import (
     RingRecord,
     ScoringSnapshot,
     Subgraph,
+    WorkCount,
+    decision_count_order,
+    utc_day,
+    work_count_order,
 )
 from graph.store.snapshot import assemble
 from graph.vocabulary import RELATIONSHIP_OF_KIND, applicant_node, node_kind
@@ -141,6 +148,18 @@ class FakeStore(GraphStore):
             )
         return out
 
+    def identifier_applicants(self, node_id: str, limit: int) -> list[IdentifierUser]:
+        self._call("identifier_applicants")
+        uses: dict[str, list[NormalisedApplication]] = {}
+        for a in self._before(float("inf")):
+            if any(i.node_id == node_id for i in a.identifiers):
+                uses.setdefault(a.applicant_key, []).append(a)
+        users = [
+            IdentifierUser(key, len(apps), apps[0].ts, apps[-1].ts, apps[-1].applicant_display)
+            for key, apps in uses.items()
+        ]
+        return sorted(users, key=lambda u: (-u.last_ts, u.applicant_key))[: max(0, limit)]
+
     def applicants_exist(self, applicant_keys: Sequence[str]) -> set[str]:
         self._call("applicants_exist")
         known = {a.applicant_key for a in self.apps.values()}
@@ -216,6 +235,31 @@ class FakeStore(GraphStore):
     def decisions(self, application_id: str) -> list[Decision]:
         self._call("decisions")
         return [d for d in self.decision_log if d.application_id == application_id]
+
+    def decision_summary(self, since: float, trigger: str = "application") -> list[DecisionCount]:
+        self._call("decision_summary")
+        counts: Counter[tuple[str, str, str, str | None, str | None]] = Counter()
+        for d in self.decision_log:
+            if d.trigger == trigger and d.at >= since:
+                a = self.apps.get(d.application_id)
+                day = utc_day(int(d.at // DAY))
+                counts[(day, d.band, d.action, a.channel if a else None, a.product if a else None)] += 1
+        return sorted((DecisionCount(*k, n) for k, n in counts.items()), key=decision_count_order)
+
+    @staticmethod
+    def _work(items: list[tuple[str, str, float]], since: float, cutoffs: Sequence[float]) -> list[WorkCount]:
+        counts: Counter[tuple[str, str, int, bool]] = Counter(
+            (group, status, sum(1 for c in cutoffs if at <= c), at >= since) for group, status, at in items
+        )
+        return sorted((WorkCount(*k, n) for k, n in counts.items()), key=work_count_order)
+
+    def alert_summary(self, since: float, cutoffs: Sequence[float]) -> list[WorkCount]:
+        self._call("alert_summary")
+        return self._work([(a.tier, a.status, a.at) for a in self.alert_book.values()], since, cutoffs)
+
+    def case_summary(self, since: float, cutoffs: Sequence[float]) -> list[WorkCount]:
+        self._call("case_summary")
+        return self._work([(c.layer, c.status, c.opened_at) for c in self.case_book.values()], since, cutoffs)
 
     def set_label(self, label: Label) -> None:
         self._call("set_label")
@@ -317,6 +361,10 @@ class FakeStore(GraphStore):
     def audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]:
         self._call("audit")
         return [e for e in reversed(self.audit_log) if subject is None or e.subject == subject][:limit]
+
+    def audit_by_action(self, action: str, limit: int = 100) -> list[AuditEvent]:
+        self._call("audit_by_action")
+        return [e for e in reversed(self.audit_log) if e.action == action][:limit]
 
     def setting(self, name: str) -> str | None:
         return self.settings.get(name)

@@ -715,6 +715,20 @@ class GraphIndex:
                 out[a] = t
         return out
 
+    def uses_of(self, ident: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every use of the identifier as (times, applicant ids), in time order: its frozen
+        segment and its tail's uses."""
+        f = self.frozen
+        start, end = self._segment(ident)
+        ts, who = f.iu_ts[start:end], f.iu_applicant[start:end]
+        tail = self._tail_uses(ident)
+        if tail:
+            ts = np.concatenate([ts, np.fromiter((t for t, _ in tail), np.float64, len(tail))])
+            who = np.concatenate([who, np.fromiter((a for _, a in tail), np.int32, len(tail))])
+            order = np.argsort(ts, kind="stable")
+            ts, who = ts[order], who[order]
+        return ts, who
+
     def applicant_count(self, ident: int) -> int:
         """Distinct applicants of the identifier, at any time."""
         f = self.frozen

@@ -35,6 +35,7 @@ from graph.store.embedded.case_log import CaseLogRows
 from graph.store.embedded.cases import CaseRows
 from graph.store.embedded.database import connect, path_of, prepare, transaction
 from graph.store.embedded.index import GraphIndex
+from graph.store.embedded.investigator_reads import InvestigatorRows
 from graph.store.embedded.lock import ProcessLock
 from graph.store.embedded.startup import Opened
 from graph.store.records import (
@@ -69,7 +70,7 @@ saved as they go, at doubling intervals; online writes are saved on close."""
 _POINT_READS = ("identifier_usage", "applicant_identifiers", "applicant_applications", "labels")
 
 
-class EmbeddedStore(CaseLogRows, CaseRows, GraphStore):
+class EmbeddedStore(CaseLogRows, CaseRows, InvestigatorRows, GraphStore):
     """SQLite-backed store with an in-memory graph index. See the module docstring."""
 
     def __init__(self, url: str = "memory://") -> None:
