@@ -6,9 +6,10 @@ Two callers ask the same question of a value: the record's input rules
 (:mod:`graph.records`), so that a bad phone is reported with every other failing
 field of the application, and the normaliser (:mod:`graph.normalise`), which hashes
 what these functions give. One function answers both, so a value the record accepts
-is one the normaliser can hash. The common spellings take a fast path (a mainland
-mobile, a plain ASCII address, a dotted quad: one regular expression each); the
-parsers behind the others are memoised, so the second caller pays a lookup.
+is one the normaliser can hash. Each answer is memoised by the raw value (bounded), so
+the second caller pays a lookup; the common spellings take a fast path (a mainland
+mobile, a plain ASCII address, a dotted quad: one regular expression each) and the
+parsers behind the others are memoised longer.
 
 >>> phone("+86 138 0013 8000", "CN")
 ('+8613800138000', '+86*******8000')
@@ -39,6 +40,12 @@ _PLAIN_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}", re.ASCII)
 # numbers, which it reads as a carrier prefix: those take the parser.
 _CN_MOBILE = re.compile(r"(\+86 ?|0086 ?)?(1[3-9][0-9])([ \-]?)([0-9]{4})\3([0-9]{4})")
 _MEMO = 4_096
+# Answers by raw value, per region for phones: the record's check asks first, the normaliser
+# asks again for the same value. Cleared when full (values repeat close together).
+_RECENT = 4_096
+_phones: dict[str, dict[str, tuple[str, str]]] = {}
+_emails: dict[str, tuple[str, str]] = {}
+_ips: dict[str, tuple[str, str]] = {}
 
 
 def mask_middle(text: str, keep_start: int, keep_end: int) -> str:
@@ -52,11 +59,27 @@ def mask_middle(text: str, keep_start: int, keep_end: int) -> str:
 def phone(raw: str, region: str) -> tuple[str, str]:
     """E.164 form and masked display of a phone number; ``region`` reads numbers written
     without a country code. Raises :class:`InvalidInput` on ``phone``."""
+    seen = _phones.get(region)
+    if seen is None:
+        seen = _phones[region] = {}
+    found = seen.get(raw)
+    if found is not None:
+        return found
+    found = None
     if region == "CN":
         mobile = _CN_MOBILE.fullmatch(raw)
         if mobile is not None and (mobile[1] or mobile[2] != "179"):
-            return f"+86{mobile[2]}{mobile[4]}{mobile[5]}", f"+86*******{mobile[5]}"
-    return _parsed_phone(raw, region)
+            found = f"+86{mobile[2]}{mobile[4]}{mobile[5]}", f"+86*******{mobile[5]}"
+    if found is None:
+        found = _parsed_phone(raw, region)
+    return _remember(seen, raw, found)
+
+
+def _remember(seen: dict[str, tuple[str, str]], raw: str, found: tuple[str, str]) -> tuple[str, str]:
+    if len(seen) >= _RECENT:
+        seen.clear()
+    seen[raw] = found
+    return found
 
 
 @lru_cache(maxsize=_MEMO)
@@ -74,14 +97,17 @@ def _parsed_phone(raw: str, region: str) -> tuple[str, str]:
 
 def email(raw: str) -> tuple[str, str]:
     """Lower-cased address and masked display. Raises :class:`InvalidInput` on ``email``."""
+    found = _emails.get(raw)
+    if found is not None:
+        return found
     text = raw.strip()
     if _PLAIN_EMAIL.fullmatch(text):
         # Plain ASCII addresses: email-validator would only lower-case the domain;
         # skipping its IDNA machinery makes bulk loads several times faster.
         canonical = text.casefold()
         local, _, domain = canonical.partition("@")
-        return canonical, f"{local[:1]}***@{domain}"
-    return _validated_email(raw)
+        return _remember(_emails, raw, (canonical, f"{local[:1]}***@{domain}"))
+    return _remember(_emails, raw, _validated_email(raw))
 
 
 @lru_cache(maxsize=_MEMO)
@@ -98,12 +124,15 @@ def _validated_email(raw: str) -> tuple[str, str]:
 def ip(raw: str) -> tuple[str, str]:
     """Compressed address and display without its last part. Raises :class:`InvalidInput`
     on ``device.ip``."""
+    found = _ips.get(raw)
+    if found is not None:
+        return found
     text = raw.strip()
     if _PLAIN_IPV4.fullmatch(text):
         # A dotted quad without leading zeros is already canonical (ipaddress agrees;
         # see the property test); the parser costs more than the rest of the row.
-        return text, text.rsplit(".", 1)[0] + ".*"
-    return _parsed_ip(text)
+        return _remember(_ips, raw, (text, text.rsplit(".", 1)[0] + ".*"))
+    return _remember(_ips, raw, _parsed_ip(text))
 
 
 @lru_cache(maxsize=_MEMO)

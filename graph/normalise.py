@@ -5,7 +5,9 @@ node, so each identifier is put in a canonical form first (phone numbers to
 E.164 with ``phonenumbers``, e-mail addresses through ``email-validator`` and
 lower-cased, employer names stripped of legal suffixes by ``cleanco``), then
 keyed-hashed (HMAC-SHA256 with the deployment's secret) so that raw personal
-information is never stored. What investigators see is a masked form.
+information is never stored. What investigators see is a masked form. The phone,
+e-mail and IP forms live in :mod:`graph.canonical`, which the record's input rules
+use too: a value the record accepts is one this module can key.
 
 >>> n = Normaliser(b"k" * 32, "CN")
 >>> n.identifier("phone", "+86 138 0013 8000") == n.identifier("phone", "13800138000")

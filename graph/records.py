@@ -141,10 +141,13 @@ def _in_window(value: datetime) -> datetime:
     return value
 
 
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
 def _born(value: date) -> date:
     if value < EARLIEST:
         raise PydanticCustomError("birth_too_early", "must not be before 1900-01-01")
-    if value > datetime.now(UTC).date():
+    if value.toordinal() > _EPOCH_ORDINAL + int(time.time() // 86_400):  # after today (UTC)
         raise PydanticCustomError("birth_in_future", "must be in the past")
     return value
 
