@@ -24,6 +24,7 @@ from api.deps import require
 from api.routes import router
 from api.schemas import Health, Readiness, openapi_components
 from api.service.monitoring_worker import MonitoringWorker
+from api.service.periodic import Periodic
 from api.settings import Settings, get_settings
 from graph.errors import StoreUnavailable
 from graph.store import GraphStore
@@ -60,13 +61,22 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.desk = build_desk(settings, store)
-        app.state.monitoring = MonitoringWorker(app.state.desk.on_new_application) if settings.monitoring else None
+        desk = app.state.desk
+        run_worker = settings.monitoring and settings.monitoring_worker
+        app.state.monitoring = MonitoringWorker(desk.store, desk.on_new_application) if run_worker else None
+        sealing = (
+            Periodic("audit-seal", settings.audit_seal_seconds, app.state.desk.seal)
+            if settings.audit_seal_seconds
+            else None
+        )
         log.info(
             "ringsight ready on %s (model %s)", settings.graph_url.split("@")[-1], app.state.desk.scorer.model.version
         )
         yield
         if app.state.monitoring is not None:
             app.state.monitoring.stop()
+        if sealing is not None:
+            sealing.stop()
         if store is None:
             app.state.desk.store.close()
 

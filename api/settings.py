@@ -45,10 +45,18 @@ class Settings(BaseSettings):
     model_path: str | None = None
     config_path: str | None = None
     monitoring: bool = True
+    monitoring_worker: bool = Field(
+        True,
+        description="Drain the monitoring queue in this process; false for API processes when a separate "
+        "`ringsight work` process drains it",
+    )
     case_outcome_layers: dict[str, str] = Field(
         default_factory=dict,
         description="JSON object: case outcome -> the lowest layer (analyst, senior, committee) that may decide "
         "it; unnamed outcomes keep their defaults (see api/service/review_policy.py)",
+    )
+    audit_seal_seconds: float = Field(
+        60.0, ge=0, description="How often the service seals the audit log (0: never; `ringsight audit seal` does)"
     )
     case_committee_limit_share: float = Field(
         0.5, gt=0, le=1, description="A limit cut above this share of the limit is decided by the committee"

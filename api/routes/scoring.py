@@ -163,8 +163,8 @@ async def submit_application(request: Request) -> Response:
     response = await _scored(request, persist=True)
     worker = getattr(request.app.state, "monitoring", None)
     if response.stored and worker is not None:
-        # Existing applicants this one links to are re-scored by the monitoring worker.
-        worker.submit(response.application_id)
+        # Its transaction queued the re-score of the applicants it links to: look now.
+        worker.wake()
     return _json(response)
 
 

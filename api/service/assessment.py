@@ -62,7 +62,9 @@ class Assessing(DeskBase):
         )
         # One write: the application, its decision and its audit event, with the check for
         # an id already stored inside the same transaction (concurrent re-sends store once).
-        done = self.store.record_assessment(app, decision_of(result, at, "application"), audit)
+        done = self.store.record_assessment(
+            app, decision_of(result, at, "application"), audit, monitor=self.queue_monitoring
+        )
         if done.stored:
             return Assessment(result, stored=True)
         if done.first is None:

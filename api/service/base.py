@@ -17,6 +17,10 @@ def applicant_key(applicant_id: str) -> str:
 
 
 class DeskBase:
+    queue_monitoring: bool = False
+    """Whether a stored application queues the monitoring of whom it links to (in its own
+    transaction); a worker drains the queue (:mod:`api.service.monitoring_worker`)."""
+
     def __init__(
         self, store: GraphStore, normaliser: Normaliser, scorer: Scorer, clock: Callable[[], float] = time.time
     ) -> None:

@@ -1,87 +1,134 @@
-"""Monitoring off the request path: a worker thread that re-scores the existing
-applicants a newly stored application links to.
+"""Monitoring off the request path, durable and shared: a worker thread that drains the
+store's work queue (:mod:`graph.store.work_queue`), re-scoring the existing applicants
+each stored application links to.
 
-A stored application's answer never waits for monitoring, and monitoring never
-takes a request thread: routes enqueue the application id and return. The
-queue is bounded; when it is full the oldest work is kept and the new id is
-counted as dropped (``ringsight_monitoring_dropped_total``), because a
-scoring flow at its peak matters more than a re-score that the next label or
-ring run will redo. The queue lives in this process: work queued when the
-process dies is lost (the durable, shared queue is in the hardening issue).
+The queue item is written by the stored application's own transaction, so neither a
+crash nor a restart loses it, and every API process on one store drains the same queue:
+an item is claimed by one worker for a lease and deleted when done. A worker that dies
+mid-item leaves it to come back when the lease runs out. An item that fails
+``MAX_ATTEMPTS`` times is logged and dropped (a poison item must not block the queue).
+
+Routes only ``wake()`` the worker after a stored application (it also polls), so a
+request never waits for monitoring and monitoring never takes a request thread. A
+process can also run only this worker (``ringsight work``), with its API processes
+started with ``RINGSIGHT_MONITORING=false``.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 
 from prometheus_client import Counter, Gauge
 
+from graph.errors import StoreUnavailable
+from graph.store.work_queue import WorkQueue
+
 log = logging.getLogger(__name__)
 
-QUEUED = Gauge("ringsight_monitoring_queued", "Stored applications waiting for their monitoring re-score")
 DONE = Counter("ringsight_monitoring_done_total", "Stored applications whose linked applicants were re-scored")
-DROPPED = Counter("ringsight_monitoring_dropped_total", "Monitoring work dropped because the queue was full")
-FAILED = Counter("ringsight_monitoring_failed_total", "Monitoring work that raised (logged, not retried)")
+FAILED = Counter("ringsight_monitoring_failed_total", "Monitoring work that raised (retried after its lease)")
+DROPPED = Counter("ringsight_monitoring_dropped_total", "Monitoring work dropped after MAX_ATTEMPTS failures")
+PENDING = Gauge("ringsight_monitoring_pending", "Monitoring work queued in the store at the last look")
 
-_STOP = object()
+LEASE = 120.0
+"""Seconds a claimed item is this worker's before another may take it."""
+BATCH = 20
+MAX_ATTEMPTS = 5
+POLL = 1.0
 
 
 class MonitoringWorker:
-    """One daemon thread running ``work(application_id)`` for each submitted id, in order."""
+    """One daemon thread running ``work(application_id)`` for each queued ``monitor`` item."""
 
-    def __init__(self, work: Callable[[str], object], capacity: int = 10_000, pause: float = 0.0) -> None:
+    def __init__(
+        self,
+        queue: WorkQueue,
+        work: Callable[[str], object],
+        poll: float = POLL,
+        pause: float = 0.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._queue = queue
         self._work = work
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=capacity)
+        self._poll = poll
         self._pause = pause
+        self._clock = clock
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._idle = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ringsight-monitoring", daemon=True)
         self._thread.start()
 
-    def submit(self, application_id: str) -> bool:
-        """Queue one id; False (and counted) when the queue is full."""
-        try:
-            self._queue.put_nowait(application_id)
-        except queue.Full:
-            DROPPED.inc()
-            return False
-        QUEUED.inc()
-        return True
+    def wake(self) -> None:
+        """New work was queued: look now rather than at the next poll."""
+        self._idle.clear()
+        self._wake.set()
 
     def _run(self) -> None:
-        while True:
-            item = self._queue.get()
+        while not self._stopping.is_set():
             try:
-                if item is _STOP:
-                    return
-                QUEUED.dec()
-                try:
-                    self._work(str(item))
-                    DONE.inc()
-                except Exception:
-                    FAILED.inc()
-                    log.exception("monitoring re-score for %s failed", item)
-                if self._pause:
-                    time.sleep(self._pause)  # leave the interpreter to the request path
-            finally:
-                self._queue.task_done()
+                done = self.run_once()
+            except StoreUnavailable as exc:
+                log.warning("monitoring cannot reach the store: %s", exc)
+                done = 0
+            if done == 0:
+                self._idle.set()
+                self._wake.wait(self._poll)
+                self._wake.clear()
+
+    def run_once(self) -> int:
+        """Claim and do one batch; return how many items it finished."""
+        items = self._queue.claim(self.name, self._clock(), LEASE, BATCH)
+        finished: list[int] = []
+        for item in items:
+            if self._stopping.is_set():
+                break
+            if item.kind != "monitor":
+                log.error("unknown work kind %r (item %d): dropped", item.kind, item.seq)
+                finished.append(item.seq)
+                continue
+            try:
+                self._work(item.subject)
+                DONE.inc()
+                finished.append(item.seq)
+            except Exception:
+                FAILED.inc()
+                if item.attempts >= MAX_ATTEMPTS:
+                    DROPPED.inc()
+                    finished.append(item.seq)
+                    log.exception("monitoring for %s failed %d times: dropped", item.subject, item.attempts)
+                else:
+                    log.exception("monitoring for %s failed (attempt %d): retried later", item.subject, item.attempts)
+            if self._pause:
+                time.sleep(self._pause)  # leave the interpreter to the request path
+        self._queue.finish(self.name, finished)
+        return len(finished)
 
     def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until every queued id is done (tests, shutdown); False on timeout."""
+        """Wait until the store's queue is empty (tests, shutdown); False on timeout."""
         deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.01)
-        return True
+        self.wake()
+        while time.monotonic() < deadline:
+            try:
+                pending = self._queue.pending_work()
+            except StoreUnavailable:
+                pending = -1
+            PENDING.set(max(pending, 0))
+            if pending == 0:
+                return True
+            self.wake()
+            time.sleep(0.02)
+        return False
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Finish what is queued (up to ``timeout``), then end the thread."""
-        self.drain(timeout)
-        try:
-            self._queue.put(_STOP, timeout=1.0)
-        except queue.Full:
-            return
+        """Finish the batch in hand, then end the thread (queued work stays queued)."""
+        self._stopping.set()
+        self._wake.set()
         self._thread.join(timeout)

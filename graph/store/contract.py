@@ -1,4 +1,4 @@
-"""A whole store: the four seams, its URL and its lifecycle.
+"""A whole store: the seams, its URL and its lifecycle.
 
 Two backends implement it, each in its own package: the embedded store
 (:mod:`graph.store.embedded`; ``sqlite:///path`` or ``memory://``) and Neo4j
@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from abc import abstractmethod
 
+from graph.store.audit_seals import AuditSeals
 from graph.store.batch import GraphBatch
 from graph.store.case_log import CaseLog
 from graph.store.reader import GraphReader
+from graph.store.work_queue import WorkQueue
 from graph.store.writer import GraphWriter
 
 
-class GraphStore(GraphReader, GraphWriter, CaseLog, GraphBatch):
+class GraphStore(GraphReader, GraphWriter, CaseLog, AuditSeals, WorkQueue, GraphBatch):
     """Every seam of one backend."""
 
     url: str

@@ -278,6 +278,20 @@ class AuditEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditSeal:
+    """Seal ``n`` of the audit log: ``count`` events with ``seq`` up to ``upto`` after the
+    previous seal, ``chain`` the running SHA-256 over every event so far, ``mac`` a keyed
+    hash of the seal and the previous seal's MAC (see :mod:`graph.store.audit_seals`)."""
+
+    n: int
+    upto: int
+    count: int
+    chain: str
+    mac: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEntry:
     """An audit event before the log numbers it."""
 

@@ -24,8 +24,12 @@ class GraphWriter(ABC):
         """
 
     @abstractmethod
-    def record_assessment(self, app: NormalisedApplication, decision: Decision, audit: AuditEntry) -> Recorded:
+    def record_assessment(
+        self, app: NormalisedApplication, decision: Decision, audit: AuditEntry, monitor: bool = False
+    ) -> Recorded:
         """Store one scored application with its decision and audit event in one
         transaction. The check for an already stored id is inside it: of concurrent
         sends of one id exactly one is stored; the others write nothing and get the
-        first send's decision. The same id for another applicant raises Conflict."""
+        first send's decision. The same id for another applicant raises Conflict.
+        ``monitor``: queue the monitoring of the stored application in the same
+        transaction (a ``monitor`` item of :mod:`graph.store.work_queue`)."""

@@ -79,6 +79,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
+    # It implements the wave-1 reads this suite compares; the seams added since (cases,
+    # seals, the work queue ...) are not its concern, so it may be built without them.
+    module.EmbeddedStore.__abstractmethods__ = frozenset()
     return module
 
 

@@ -22,6 +22,7 @@ from graph.store.records import (
     Alert,
     AuditEntry,
     AuditEvent,
+    AuditSeal,
     Case,
     Decision,
     DecisionCount,
@@ -42,6 +43,7 @@ from graph.store.records import (
     work_count_order,
 )
 from graph.store.snapshot import assemble
+from graph.store.work_queue import WorkItem
 from graph.vocabulary import RELATIONSHIP_OF_KIND, applicant_node, node_kind
 
 DAY = 86400.0
@@ -71,6 +73,10 @@ class FakeStore(GraphStore):
         self.decision_log: list[Decision] = []
         self.alert_book: dict[str, Alert] = {}
         self.case_book: dict[str, Case] = {}
+        self.seal_log: list[AuditSeal] = []
+        self.work_log: list[WorkItem] = []
+        self.work_holders: dict[int, tuple[str, float]] = {}
+        self.lock_book: dict[str, tuple[str, float]] = {}
         self.audit_log: list[AuditEvent] = []
         self.settings: dict[str, str] = {}
         self.ring_book: list[RingRecord] = []
@@ -211,7 +217,9 @@ class FakeStore(GraphStore):
         self.apps.update((a.application_id, a) for a in fresh)
         return len(fresh)
 
-    def record_assessment(self, app: NormalisedApplication, decision: Decision, audit: AuditEntry) -> Recorded:
+    def record_assessment(
+        self, app: NormalisedApplication, decision: Decision, audit: AuditEntry, monitor: bool = False
+    ) -> Recorded:
         self._call("record_assessment")
         if self.fail_writes:
             from graph.errors import StoreUnavailable
@@ -225,6 +233,8 @@ class FakeStore(GraphStore):
         self.apps[app.application_id] = app
         self.decision_log.append(decision)
         self.append_audit(audit.at, audit.actor, audit.action, audit.subject, audit.detail)
+        if monitor:
+            self.enqueue("monitor", app.application_id, decision.at)
         return Recorded(True)
 
     # -- case log ----------------------------------------------------------------------
@@ -361,6 +371,49 @@ class FakeStore(GraphStore):
     def audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]:
         self._call("audit")
         return [e for e in reversed(self.audit_log) if subject is None or e.subject == subject][:limit]
+
+    def enqueue(self, kind: str, subject: str, at: float) -> None:
+        self.work_log.append(WorkItem(len(self.work_log) + 1, kind, subject, at))
+
+    def claim(self, worker: str, now: float, lease: float, limit: int) -> list[WorkItem]:
+        self._call("claim")
+        free = [w for w in self.work_log if self.work_holders.get(w.seq, ("", 0.0))[1] < now][:limit]
+        for w in free:
+            self.work_holders[w.seq] = (worker, now + lease)
+        return free
+
+    def finish(self, worker: str, seqs: list[int]) -> None:
+        done = {s for s in seqs if self.work_holders.get(s, ("", 0.0))[0] == worker}
+        self.work_log = [w for w in self.work_log if w.seq not in done]
+
+    def pending_work(self) -> int:
+        return len(self.work_log)
+
+    def acquire_lock(self, name: str, holder: str, now: float, lease: float) -> bool:
+        current = self.lock_book.get(name)
+        if current is not None and current[0] != holder and current[1] >= now:
+            return False
+        self.lock_book[name] = (holder, now + lease)
+        return True
+
+    def release_lock(self, name: str, holder: str) -> None:
+        if self.lock_book.get(name, ("", 0.0))[0] == holder:
+            del self.lock_book[name]
+
+    def audit_after(self, after: int, upto: int, limit: int) -> list[AuditEvent]:
+        self._call("audit_after")
+        return [e for e in self.audit_log if after < e.seq <= upto][:limit]
+
+    def audit_settled(self) -> int:
+        return max((e.seq for e in self.audit_log), default=0)
+
+    def audit_seals(self) -> list[AuditSeal]:
+        return list(self.seal_log)
+
+    def add_audit_seal(self, seal: AuditSeal) -> None:
+        if any(s.n == seal.n for s in self.seal_log):
+            raise Conflict(f"audit seal {seal.n} exists")
+        self.seal_log.append(seal)
 
     def audit_by_action(self, action: str, limit: int = 100) -> list[AuditEvent]:
         self._call("audit_by_action")

@@ -77,6 +77,9 @@ _CASE_LOG = (
         case_id TEXT NOT NULL, seq INTEGER NOT NULL, at REAL NOT NULL, actor TEXT NOT NULL,
         action TEXT NOT NULL, outcome TEXT, reason TEXT NOT NULL, status TEXT NOT NULL, layer TEXT NOT NULL,
         detail TEXT NOT NULL, PRIMARY KEY (case_id, seq))""",
+    """CREATE TRIGGER IF NOT EXISTS case_steps_no_replace BEFORE INSERT ON case_steps
+        WHEN EXISTS (SELECT 1 FROM case_steps WHERE case_id = NEW.case_id AND seq = NEW.seq)
+        BEGIN SELECT RAISE(ABORT, 'case steps are append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS case_steps_append_only_update BEFORE UPDATE ON case_steps
         BEGIN SELECT RAISE(ABORT, 'case steps are append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS case_steps_append_only_delete BEFORE DELETE ON case_steps
@@ -87,6 +90,23 @@ _CASE_LOG = (
     "CREATE INDEX IF NOT EXISTS audit_by_subject ON audit(subject)",
     "CREATE INDEX IF NOT EXISTS audit_by_action ON audit(action, seq)",
     "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TRIGGER IF NOT EXISTS audit_no_replace BEFORE INSERT ON audit
+        WHEN NEW.seq IS NOT NULL AND EXISTS (SELECT 1 FROM audit WHERE seq = NEW.seq)
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+    """CREATE TABLE IF NOT EXISTS work (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, subject TEXT NOT NULL, at REAL NOT NULL,
+        holder TEXT, until REAL, attempts INTEGER NOT NULL DEFAULT 0)""",
+    "CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until REAL NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS audit_seals (
+        n INTEGER PRIMARY KEY, upto INTEGER NOT NULL, count INTEGER NOT NULL, chain TEXT NOT NULL,
+        mac TEXT NOT NULL, at REAL NOT NULL)""",
+    """CREATE TRIGGER IF NOT EXISTS audit_seals_no_replace BEFORE INSERT ON audit_seals
+        WHEN EXISTS (SELECT 1 FROM audit_seals WHERE n = NEW.n)
+        BEGIN SELECT RAISE(ABORT, 'audit seals are append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS audit_seals_append_only_update BEFORE UPDATE ON audit_seals
+        BEGIN SELECT RAISE(ABORT, 'audit seals are append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS audit_seals_append_only_delete BEFORE DELETE ON audit_seals
+        BEGIN SELECT RAISE(ABORT, 'audit seals are append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS audit_append_only_update BEFORE UPDATE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit

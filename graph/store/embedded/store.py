@@ -31,6 +31,7 @@ from graph.normalise import NormalisedApplication
 from graph.store import in_process, snapshot
 from graph.store.contract import GraphStore
 from graph.store.embedded import persist, rows, startup, whole_graph
+from graph.store.embedded.audit_seals import AuditSealRows
 from graph.store.embedded.case_log import CaseLogRows
 from graph.store.embedded.cases import CaseRows
 from graph.store.embedded.database import connect, path_of, prepare, transaction
@@ -38,6 +39,7 @@ from graph.store.embedded.index import GraphIndex
 from graph.store.embedded.investigator_reads import InvestigatorRows
 from graph.store.embedded.lock import ProcessLock
 from graph.store.embedded.startup import Opened
+from graph.store.embedded.work_queue import MONITOR, WorkRows, queue_work
 from graph.store.records import (
     AuditEntry,
     Decision,
@@ -70,7 +72,7 @@ saved as they go, at doubling intervals; online writes are saved on close."""
 _POINT_READS = ("identifier_usage", "applicant_identifiers", "applicant_applications", "labels")
 
 
-class EmbeddedStore(CaseLogRows, CaseRows, InvestigatorRows, GraphStore):
+class EmbeddedStore(CaseLogRows, CaseRows, AuditSealRows, WorkRows, InvestigatorRows, GraphStore):
     """SQLite-backed store with an in-memory graph index. See the module docstring."""
 
     def __init__(self, url: str = "memory://") -> None:
@@ -195,7 +197,9 @@ class EmbeddedStore(CaseLogRows, CaseRows, InvestigatorRows, GraphStore):
             self._save_after_bulk()
             return len(fresh)
 
-    def record_assessment(self, app: NormalisedApplication, decision: Decision, audit: AuditEntry) -> Recorded:
+    def record_assessment(
+        self, app: NormalisedApplication, decision: Decision, audit: AuditEntry, monitor: bool = False
+    ) -> Recorded:
         rows.check_kinds([app])
         with self._lock:
             index = self._writable()
@@ -206,6 +210,8 @@ class EmbeddedStore(CaseLogRows, CaseRows, InvestigatorRows, GraphStore):
                     rows.write(self._db, batch, index.applicants.n, index.identifiers.n)
                     self._insert_decision(decision)
                     self._insert_audit(audit.at, audit.actor, audit.action, audit.subject, audit.detail)
+                    if monitor:
+                        queue_work(self._db, MONITOR, app.application_id, decision.at)
                 elif index.applicants.key(found[1]) != app.applicant_key:
                     raise Conflict(f"application {app.application_id!r} is already stored for another applicant")
             if found is not None:

@@ -109,6 +109,13 @@ class GdsWork:
         self._gds: Any = None
         self._gds_lock = threading.Lock()
 
+    def use_driver(self, driver: neo4j.Driver) -> None:
+        """Work through ``driver`` from now on (the store renewed its driver); the client
+        on the old one is built again on first use."""
+        with self._gds_lock:
+            self._driver = driver
+            self._gds = None
+
     def _graph_data_science(self) -> Any:
         """The GDS client on this store's driver, created on first use (bounded connectivity
         retries, Bolt only: the Arrow endpoint is optional and not assumed)."""

@@ -23,6 +23,9 @@ UNIQUE: tuple[tuple[str, str], ...] = (
     ("CaseStep", "step_id"),
     ("Decision", "seq"),
     ("AuditEvent", "seq"),
+    ("AuditSeal", "n"),
+    ("Work", "seq"),
+    ("Lock", "name"),
     ("Setting", "name"),
 )
 INDEXED: tuple[tuple[str, str], ...] = (

@@ -50,6 +50,7 @@ from graph.normalise import Identifier, NormalisedApplication
 from graph.store.contract import GraphStore
 from graph.store.neo4j import deadline, schema
 from graph.store.neo4j import queries as q
+from graph.store.neo4j.audit_seals import AuditSealNodes
 from graph.store.neo4j.cases import CaseNodes
 from graph.store.neo4j.gds import GdsWork
 from graph.store.neo4j.investigator_reads import InvestigatorNodes
@@ -65,6 +66,7 @@ from graph.store.neo4j.rows import (
     to_json,
     usage_rows,
 )
+from graph.store.neo4j.work_queue import Q_ENQUEUE, WorkNodes
 from graph.store.records import (
     AuditEntry,
     AuditEvent,
@@ -114,7 +116,7 @@ def _refused_by_constraint(exc: BaseException) -> bool:
     return False
 
 
-class Neo4jStore(CaseNodes, InvestigatorNodes, GraphStore):
+class Neo4jStore(CaseNodes, AuditSealNodes, WorkNodes, InvestigatorNodes, GraphStore):
     """The store contract on Neo4j 5 (+ GDS for whole-graph work). See the module docstring.
 
     ``timeout`` (seconds) bounds connecting, waiting for a pooled connection, each
@@ -137,18 +139,9 @@ class Neo4jStore(CaseNodes, InvestigatorNodes, GraphStore):
         self._timeout = float(timeout)
         self._auth = (user, password) if password else None
         self._routing = url.lower().startswith("neo4j")
+        self._pool_size = pool_size
         try:
-            self._driver = neo4j.GraphDatabase.driver(
-                url,
-                auth=self._auth,
-                max_connection_pool_size=pool_size,
-                connection_timeout=self._timeout,
-                connection_acquisition_timeout=self._timeout,
-                max_transaction_retry_time=self._timeout,
-                liveness_check_timeout=30.0,
-                notifications_min_severity="OFF",
-                user_agent="ringsight",
-            )
+            self._driver = self._new_driver()
         except (ValueError, neo4j.exceptions.ConfigurationError) as exc:
             raise InvalidInput("graph_url", f"cannot use {url!r} for Neo4j: {exc}") from exc
         self._schema_lock = threading.RLock()
@@ -174,6 +167,27 @@ class Neo4jStore(CaseNodes, InvestigatorNodes, GraphStore):
             log.warning("Neo4j is not answering at %s yet (%s); will retry on use", url, exc)
 
     # -- plumbing ---------------------------------------------------------------------------------
+    def _new_driver(self) -> neo4j.Driver:
+        return neo4j.GraphDatabase.driver(
+            self.url,
+            auth=self._auth,
+            max_connection_pool_size=self._pool_size,
+            connection_timeout=self._timeout,
+            connection_acquisition_timeout=self._timeout,
+            max_transaction_retry_time=self._timeout,
+            liveness_check_timeout=30.0,
+            notifications_min_severity="OFF",
+            user_agent="ringsight",
+        )
+
+    def _renew_driver(self) -> None:
+        """A fresh driver after the server stopped answering: the old pool's connections
+        died with the server (or hang with it), and each would cost a request a failed
+        try and the driver's back-off before the server that comes back is reached."""
+        old, self._driver = self._driver, self._new_driver()
+        self._gds.use_driver(self._driver)
+        threading.Thread(target=old.close, name="neo4j-old-driver", daemon=True).start()
+
     def _ensure_schema(self) -> None:
         if self._schema_ready:
             return
@@ -396,7 +410,9 @@ class Neo4jStore(CaseNodes, InvestigatorNodes, GraphStore):
             tx.run(q.Q_CREATE, rows=[rows[a.application_id] for a in chunk]).consume()
         return fresh
 
-    def record_assessment(self, app: NormalisedApplication, decision: Decision, audit: AuditEntry) -> Recorded:
+    def record_assessment(
+        self, app: NormalisedApplication, decision: Decision, audit: AuditEntry, monitor: bool = False
+    ) -> Recorded:
         batch = {app.application_id: app}
         rows = {app.application_id: create_row(app)}
 
@@ -406,6 +422,8 @@ class Neo4jStore(CaseNodes, InvestigatorNodes, GraphStore):
                 return Recorded(False, first[0] if first else None)
             tx.run(q.Q_RECORD_DECISION, seq=new_seq(), **decision_params(decision)).consume()
             tx.run(q.Q_APPEND_AUDIT, seq=new_seq(), **audit_params(audit)).consume()
+            if monitor:
+                tx.run(Q_ENQUEUE, seq=new_seq(), kind="monitor", subject=app.application_id, at=decision.at).consume()
             return Recorded(True)
 
         return self._write_settled("record_assessment", work, self._timeout)
@@ -808,6 +826,7 @@ class Neo4jStore(CaseNodes, InvestigatorNodes, GraphStore):
                     # The server may come back empty or freshly started: check the schema and
                     # plan the scoring query again before the next request depends on them.
                     self._schema_ready = False
+                    self._renew_driver()
                     raise
 
     def close(self) -> None:

@@ -1,0 +1,127 @@
+"""Tamper evidence for the audit log: sealing and verification (see
+:mod:`graph.store.audit_seals` for what a seal is).
+
+- ``seal()`` covers the settled events after the last seal with a new seal: the running
+  SHA-256 chain over every event so far and a MAC under a key derived from the
+  deployment's PII key (the database never holds it). Any number of processes may seal
+  at once: one wins each seal number, the others find it taken and stop.
+- ``verify()`` recomputes the chain from the first event and checks every seal's count,
+  chain and MAC: an event changed, deleted or inserted in a sealed range, or a seal
+  rewritten, is reported with the seal it breaks. Events after the last seal are counted
+  (they are sealed on the next round), not judged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+
+from api.service.base import DeskBase
+from graph.errors import Conflict
+from graph.store import AuditEvent
+from graph.store.records import AuditSeal
+
+PAGE = 5000
+GENESIS = "0" * 64
+
+
+def canonical(event: AuditEvent) -> bytes:
+    """The bytes of an event the chain covers (every field, keys sorted)."""
+    e = event
+    return json.dumps(
+        [e.seq, e.at, e.actor, e.action, e.subject, e.detail], sort_keys=True, separators=(",", ":"), default=str
+    ).encode()
+
+
+def link(chain: str, event: AuditEvent) -> str:
+    return hashlib.sha256(bytes.fromhex(chain) + canonical(event)).hexdigest()
+
+
+@dataclass
+class Verification:
+    seals: int = 0
+    sealed_events: int = 0
+    unsealed_events: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+class AuditIntegrity(DeskBase):
+    def _seal_key(self) -> bytes:
+        # A keyed hash of a constant under the PII key: never stored, and only a process
+        # holding the deployment's secret can compute it.
+        return self.normaliser.hash("audit_seal", "ringsight audit seal key").encode()
+
+    def _mac(self, n: int, upto: int, count: int, chain: str, previous: str) -> str:
+        message = f"{n}|{upto}|{count}|{chain}|{previous}".encode()
+        return hmac.new(self._seal_key(), message, hashlib.sha256).hexdigest()
+
+    def seal(self) -> AuditSeal | None:
+        """Seal the settled events after the last seal; None when there are none (or
+        another process sealed them first)."""
+        seals = self.store.audit_seals()
+        last = seals[-1] if seals else None
+        after, chain = (last.upto, last.chain) if last else (0, GENESIS)
+        upto = self.store.audit_settled()
+        count = 0
+        cursor = after
+        while True:
+            page = self.store.audit_after(cursor, upto, PAGE)
+            for event in page:
+                chain = link(chain, event)
+                count += 1
+            if len(page) < PAGE:
+                break
+            cursor = page[-1].seq
+        if count == 0:
+            return None
+        n = last.n + 1 if last else 1
+        sealed_upto = cursor if len(page) == 0 else page[-1].seq
+        seal = AuditSeal(
+            n, sealed_upto, count, chain, self._mac(n, sealed_upto, count, chain, last.mac if last else ""), self.now()
+        )
+        try:
+            self.store.add_audit_seal(seal)
+        except Conflict:
+            return None
+        return seal
+
+    def verify(self) -> Verification:
+        """Recompute the chain over every sealed event and check each seal."""
+        out = Verification()
+        chain, after, previous_mac = GENESIS, 0, ""
+        for seal in self.store.audit_seals():
+            out.seals += 1
+            count = 0
+            cursor = after
+            while True:
+                page = self.store.audit_after(cursor, seal.upto, PAGE)
+                for event in page:
+                    chain = link(chain, event)
+                    count += 1
+                if len(page) < PAGE:
+                    break
+                cursor = page[-1].seq
+            out.sealed_events += count
+            if count != seal.count:
+                out.problems.append(
+                    f"seal {seal.n}: {count} events where it sealed {seal.count} (events deleted or inserted)"
+                )
+            elif chain != seal.chain:
+                out.problems.append(f"seal {seal.n}: the events after seq {after} were changed")
+            if seal.mac != self._mac(seal.n, seal.upto, seal.count, seal.chain, previous_mac):
+                out.problems.append(f"seal {seal.n}: its MAC does not match (the seal was rewritten, or another key)")
+            chain, after, previous_mac = seal.chain, seal.upto, seal.mac
+        cursor = after
+        while True:
+            page = self.store.audit_after(cursor, 2**63 - 1, PAGE)
+            out.unsealed_events += len(page)
+            if len(page) < PAGE:
+                break
+            cursor = page[-1].seq
+        return out
