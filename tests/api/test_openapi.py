@@ -34,7 +34,12 @@ OPERATIONS = {
     ("post", "/v1/labels/{node_id}/remove"): "removeLabel",
     ("post", "/v1/applicants/{applicant_id}/rescore"): "rescoreApplicant",
     ("get", "/v1/alerts"): "listAlerts",
+    ("get", "/v1/alerts/{alert_id}"): "getAlert",
     ("post", "/v1/alerts/{alert_id}"): "updateAlert",
+    ("post", "/v1/cases"): "openCase",
+    ("get", "/v1/cases"): "listCases",
+    ("get", "/v1/cases/{case_id}"): "getCase",
+    ("post", "/v1/cases/{case_id}/steps"): "stepCase",
     ("get", "/v1/rings"): "listRings",
     ("get", "/v1/rings/{ring_id}"): "getRing",
     ("post", "/v1/rings/runs"): "runRingDetection",
@@ -71,7 +76,7 @@ def test_every_route_has_its_stable_short_operation_id(schema: dict[str, Any]) -
 
 def test_every_success_is_a_named_model(schema: dict[str, Any]) -> None:
     for name, (_, _, op) in _operations(schema).items():
-        ok = op["responses"]["200"]
+        ok = op["responses"]["201" if name == "openCase" else "200"]
         if name == "getMetrics":
             assert list(ok["content"]) == ["text/plain; version=1.0.0; charset=utf-8"]
             continue
@@ -91,9 +96,9 @@ def _expected_errors(name: str, path: str, op: dict[str, Any]) -> set[str]:
         expected.add("422")
     if "requestBody" in op:
         expected.add("413")
-    if "{" in path or name in ("lookupIdentifier", "setLabel"):
+    if "{" in path or name in ("lookupIdentifier", "setLabel", "openCase"):
         expected.add("404")
-    if name in ("submitApplication", "runRingDetection"):
+    if name in ("submitApplication", "runRingDetection", "updateAlert", "openCase", "stepCase"):
         expected.add("409")
     return expected
 
@@ -101,7 +106,7 @@ def _expected_errors(name: str, path: str, op: dict[str, Any]) -> set[str]:
 def test_every_error_a_route_can_answer_is_a_documented_problem(schema: dict[str, Any]) -> None:
     assert set(schema["components"]["schemas"]["Problem"]["required"]) == {"type", "title", "status", "detail"}
     for name, (_, path, op) in _operations(schema).items():
-        errors = {code for code in op["responses"] if code != "200"}
+        errors = {code for code in op["responses"] if code not in ("200", "201")}
         assert errors == _expected_errors(name, path, op), name
         for code in errors:
             assert op["responses"][code]["content"] == {"application/problem+json": {"schema": PROBLEM}}, (name, code)
@@ -115,7 +120,10 @@ def test_every_error_a_route_can_answer_is_a_documented_problem(schema: dict[str
 def test_vocabularies_are_named_enums(schema: dict[str, Any]) -> None:
     components = schema["components"]["schemas"]
     assert components["LabelStatus"]["enum"] == ["confirmed_fraud", "cleared", "allow_listed"]
-    assert components["AlertStatus"]["enum"] == ["open", "acknowledged", "escalated", "closed"]
+    assert components["AlertStatus"]["enum"] == ["open", "acknowledged", "in_case", "resolved"]
+    assert components["CaseStatus"]["enum"] == ["open", "recommended", "decided", "appealed", "closed"]
+    assert components["CaseLayer"]["enum"] == ["analyst", "senior", "committee"]
+    assert components["CaseStepRequest"]["properties"]["action"] == {"$ref": "#/components/schemas/CaseAction"}
     alerts = next(p for p in schema["paths"]["/v1/alerts"]["get"]["parameters"] if p["name"] == "status")
     assert {"$ref": "#/components/schemas/AlertStatus"} in alerts["schema"]["anyOf"]
     assert components["LabelView"]["properties"]["status"] == {"$ref": "#/components/schemas/LabelStatus"}
