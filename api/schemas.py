@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJson
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from api.disclosure import for_scorer
 from api.settings import Role
 from detectors.score import ScoreResult
 from graph.records import ApplicationRecord
@@ -97,7 +98,10 @@ class Reason(BaseModel):
     strength: float
     contribution: float = Field(description="Contribution to the log-odds of fraud")
     value: float
-    evidence: dict[str, Any] = Field(description="Node ids, paths, counts and windows to open")
+    evidence: dict[str, Any] = Field(
+        description="Node ids, paths, counts and windows to open. For a scorer key, counts only: other people's "
+        "node ids, ring members and paths are for investigator keys (a list that named any is its length)"
+    )
 
 
 class ScoreResponse(BaseModel):
@@ -113,14 +117,20 @@ class ScoreResponse(BaseModel):
     degraded: bool = Field(False, description="The store was unavailable and the outage policy answered")
 
     @classmethod
-    def of(cls, result: ScoreResult, stored: bool, replayed: bool = False) -> ScoreResponse:
+    def of(cls, result: ScoreResult, stored: bool, replayed: bool = False, full: bool = True) -> ScoreResponse:
+        """The response; ``full=False`` (a scorer key) shows evidence as counts only
+        (:mod:`api.disclosure`)."""
+        reasons = result.reason_dicts()
+        if not full:
+            own = {f"application:{result.application_id}", f"applicant:{result.applicant_key}"}
+            reasons = [{**r, "evidence": for_scorer(r["evidence"], own)} for r in reasons]
         return cls(
             application_id=result.application_id,
             applicant_id=f"applicant:{result.applicant_key}",
             score=round(result.score, 6),
             band=result.band,
             action=result.action,
-            reasons=[Reason(**r) for r in result.reason_dicts()],
+            reasons=[Reason(**r) for r in reasons],
             model_version=result.model_version,
             stored=stored,
             replayed=replayed,
@@ -348,14 +358,25 @@ class AlertUpdated(BaseModel):
 
 
 class CaseOpen(BaseModel):
+    # Either names what the case is about (the service answers 422 on ``subject`` otherwise).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["subject"], "properties": {"subject": {"type": "string"}}},
+                {"required": ["alert_id"], "properties": {"alert_id": {"type": "string"}}},
+            ]
+        }
+    )
+
     subject: str | None = Field(
         None,
+        min_length=1,
         max_length=200,
         description="applicant:<key>, an identifier node id, application:<id> (its latest decision) or a ring id; "
         "may be left out with alert_id (the alert's applicant)",
     )
     reason: str = Field(min_length=3, max_length=2000, pattern=_SOME_TEXT)
-    alert_id: str | None = Field(None, max_length=100, description="Open the case from this alert")
+    alert_id: str | None = Field(None, min_length=1, max_length=100, description="Open the case from this alert")
 
 
 class CaseStepRequest(BaseModel):

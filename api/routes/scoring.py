@@ -80,7 +80,8 @@ def _assess(desk: FraudDesk, settings: Settings, record: ApplicationRecord, pers
         return _outage(desk, settings, record, exc)
     SCORE_SECONDS.labels(stored=str(persist).lower()).observe(time.perf_counter() - started)
     DECISIONS.labels(band=done.result.band).inc()
-    return ScoreResponse.of(done.result, stored=done.stored, replayed=done.replayed)
+    full = actor.split(":", 1)[0] != "scorer"  # a scorer sees counts, not other people's node ids
+    return ScoreResponse.of(done.result, stored=done.stored, replayed=done.replayed, full=full)
 
 
 SCORE_MARGIN = 1.0

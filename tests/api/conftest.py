@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from graph.store.embedded.store import EmbeddedStore
+from tests.api.casework import case_client, chain  # noqa: F401 - fixtures of the casework tests
 
 SCORER = {"X-API-Key": "dev-scorer"}
 INVESTIGATOR = {"X-API-Key": "dev-investigator"}

@@ -75,10 +75,10 @@ def test_alerts_filter_by_status(client: TestClient) -> None:
     open_alerts = client.get("/v1/alerts", params={"status": "open"}, headers=INVESTIGATOR).json()
     assert open_alerts and {a["status"] for a in open_alerts} == {"open"}
     alert_id = open_alerts[0]["alert_id"]
-    r = client.post(f"/v1/alerts/{alert_id}", json={"status": "closed", "reason": "handled"}, headers=INVESTIGATOR)
-    assert r.status_code == 200 and r.json() == {"alert_id": alert_id, "status": "closed"}
-    closed = client.get("/v1/alerts", params={"status": "closed"}, headers=INVESTIGATOR).json()
-    assert [a["alert_id"] for a in closed] == [alert_id]
+    r = client.post(f"/v1/alerts/{alert_id}", json={"status": "resolved", "reason": "handled"}, headers=INVESTIGATOR)
+    assert r.status_code == 200 and r.json() == {"alert_id": alert_id, "status": "resolved"}
+    resolved = client.get("/v1/alerts", params={"status": "resolved"}, headers=INVESTIGATOR).json()
+    assert [a["alert_id"] for a in resolved] == [alert_id]
     assert alert_id not in {
         a["alert_id"] for a in client.get("/v1/alerts", params={"status": "open"}, headers=INVESTIGATOR).json()
     }
