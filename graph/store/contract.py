@@ -16,12 +16,13 @@ from abc import abstractmethod
 from graph.store.audit_seals import AuditSeals
 from graph.store.batch import GraphBatch
 from graph.store.case_log import CaseLog
+from graph.store.outcomes import Outcomes
 from graph.store.reader import GraphReader
 from graph.store.work_queue import WorkQueue
 from graph.store.writer import GraphWriter
 
 
-class GraphStore(GraphReader, GraphWriter, CaseLog, AuditSeals, WorkQueue, GraphBatch):
+class GraphStore(GraphReader, GraphWriter, CaseLog, AuditSeals, WorkQueue, GraphBatch, Outcomes):
     """Every seam of one backend."""
 
     url: str

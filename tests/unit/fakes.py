@@ -18,6 +18,7 @@ from graph.errors import Conflict, NotFound
 from graph.normalise import Identifier, NormalisedApplication
 from graph.store import in_process
 from graph.store.contract import GraphStore
+from graph.store.outcomes import Outcome
 from graph.store.records import (
     Alert,
     AuditEntry,
@@ -424,6 +425,18 @@ class FakeStore(GraphStore):
 
     def put_setting(self, name: str, value: str) -> None:
         self.settings[name] = value
+
+    # -- outcomes ----------------------------------------------------------------------
+    def record_outcome(self, outcome: Outcome) -> None:
+        self.__dict__.setdefault("outcome_log", []).append(outcome)
+
+    def outcomes(self, known_by: float | None = None, application_id: str | None = None) -> list[Outcome]:
+        found = [
+            o
+            for o in self.__dict__.get("outcome_log", [])
+            if (known_by is None or o.known_at <= known_by) and application_id in (None, o.application_id)
+        ]
+        return sorted(found, key=lambda o: (o.known_at, o.application_id, o.recorded_at))
 
     # -- batch -------------------------------------------------------------------------
     def links(self) -> Iterator[tuple[str, str, float, float]]:
