@@ -52,6 +52,8 @@ class OutcomeNodes:
     def outcomes(self, known_by: float | None = None, application_id: str | None = None) -> list[Outcome]:
         records = self._fetch("outcomes", Q_OUTCOMES, known_by=known_by, application_id=application_id)
         return [
-            Outcome(r["application_id"], r["outcome"], float(r["known_at"]), float(r["recorded_at"]), r["by"], r["reason"])
+            Outcome(
+                r["application_id"], r["outcome"], float(r["known_at"]), float(r["recorded_at"]), r["by"], r["reason"]
+            )
             for r in records
         ]
