@@ -83,14 +83,21 @@ def generate(
     applications: Annotated[int, typer.Option(min=100, help="How many applications")] = 20000,
     seed: Annotated[int, typer.Option(help="Random seed")] = 11,
     format: Annotated[str, typer.Option(help="csv or parquet")] = "csv",
+    drift_at: Annotated[
+        float | None,
+        typer.Option(min=0.25, max=0.9, help="Share of the period after which the fraud patterns change"),
+    ] = None,
+    drift: Annotated[str, typer.Option(help="How they change (with --drift-at): pattern-change")] = "pattern-change",
 ) -> None:
     """Generate a synthetic population with planted fraud and ground truth."""
+    from fixtures.generator import DRIFT_KINDS, write_dataset
     from fixtures.generator import generate as make
-    from fixtures.generator import write_dataset
 
     if format not in ("csv", "parquet"):
         raise typer.BadParameter("must be csv or parquet", param_hint="--format")
-    data = make(applications, seed)
+    if drift not in DRIFT_KINDS:
+        raise typer.BadParameter(f"must be one of {', '.join(DRIFT_KINDS)}", param_hint="--drift")
+    data = make(applications, seed, drift_at=drift_at, drift=drift)
     write_dataset(data, out, format)
     fraud = sum(int(str(t["is_fraud"])) for t in data.truth)
     console.print(f"wrote {len(data.applications):,} applications ({fraud:,} fraud) to {out}")

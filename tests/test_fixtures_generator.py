@@ -449,3 +449,94 @@ def test_fifty_thousand_is_fast() -> None:
     data = generate(50_000, seed=1)
     assert len(data.applications) == 50_000
     assert time.perf_counter() - began < 20  # ~1 s on a 2-core machine; guards against blow-ups
+
+
+# -- the package split and drift ---------------------------------------------------
+
+# sha256 over applications.csv + bad_actors.csv + truth.csv (sorted by name) of
+# generate(3_000, seed), written by fixtures/generator.py before it became a package
+# (commit e2306f2); the split must not change a byte.
+PRE_SPLIT_SHA256 = {
+    3: "bd10ffa70d594e57d6196d9821a20ee0aca827e9f053c59097b8c7e0ab17de79",
+    11: "38182299e1b81a3f36009de9cd2dbde46b1ced18868638768d4ae500bc9a5487",
+    99: "814ab9fa91352aba272c64ad51fbeb66e6add1f9e5c1f79859d956c5f52e0a4b",
+}
+
+
+@pytest.mark.parametrize("seed", sorted(PRE_SPLIT_SHA256))
+def test_output_is_byte_identical_to_the_single_module_generator(tmp_path: Path, seed: int) -> None:
+    paths = write_dataset(generate(3_000, seed), tmp_path)
+    digest = hashlib.sha256()
+    for _, path in sorted(paths.items()):
+        digest.update(path.read_bytes())
+    assert digest.hexdigest() == PRE_SPLIT_SHA256[seed]
+
+
+def test_generator_columns_are_record_columns() -> None:
+    from graph.records import FLAT_COLUMNS
+
+    assert set(APPLICATION_COLUMNS) <= set(FLAT_COLUMNS)
+    assert set(FLAT_COLUMNS) - set(APPLICATION_COLUMNS) == {"bank_account.bank"}
+
+
+@pytest.fixture(scope="module")
+def drifting() -> Dataset:
+    return generate(N, seed=5, drift_at=0.5)
+
+
+def test_drift_changes_the_fraud_patterns_at_the_drift_point(drifting: Dataset) -> None:
+    from fixtures.generator import DEFAULT_START, DRIFT_PATTERNS, SPAN_DAYS
+
+    cut = DEFAULT_START + timedelta(days=SPAN_DAYS * 0.5)
+    at = {a["application_id"]: _parse(str(a["submitted_at"])) for a in drifting.applications}
+    before: dict[str, int] = defaultdict(int)
+    after: dict[str, int] = defaultdict(int)
+    for t in drifting.truth:
+        side = before if at[t["application_id"]] < cut else after
+        side[str(t["pattern"])] += 1
+    assert set(DRIFT_PATTERNS) <= set(after) and not set(DRIFT_PATTERNS) & set(before)
+    shipped_after = sum(after[p] for p in FRAUD_PATTERNS)
+    assert shipped_after == 0
+    fraud_before = sum(before[p] for p in FRAUD_PATTERNS)
+    fraud_after = sum(after[p] for p in DRIFT_PATTERNS)
+    assert 0.7 < fraud_after / fraud_before < 1.4  # about as much fraud in each half
+    for p in BENIGN_PATTERNS:
+        if p != "big_employer":
+            assert before[p] > 0 and after[p] > 0
+    assert all(
+        t["is_fraud"] == (1 if t["pattern"] in (*FRAUD_PATTERNS, *DRIFT_PATTERNS) else 0) for t in drifting.truth
+    )
+
+
+def test_mule_rings_share_bank_accounts_and_addresses_not_devices(drifting: Dataset) -> None:
+    truth = {t["application_id"]: t for t in drifting.truth}
+    rings: dict[str, list[Row]] = defaultdict(list)
+    for a in drifting.applications:
+        t = truth[a["application_id"]]
+        if t["pattern"] == "mule_ring":
+            rings[str(t["ring_id"])].append(a)
+    assert len(rings) >= 10
+    for members in rings.values():
+        assert len({m["applicant.national_id"] for m in members}) >= 3
+        assert len({m["bank_account.number"].replace(" ", "") for m in members}) <= 2
+        assert len({m["address.line"] for m in members}) <= 2
+        assert len({m["device.fingerprint"] for m in members}) == len(members)
+        times = sorted(_parse(str(m["submitted_at"])) for m in members)
+        assert times[-1] - times[0] > timedelta(days=3)  # slow, unlike the shipped rings
+
+
+def test_drift_is_deterministic_and_absent_without_the_option(tmp_path: Path) -> None:
+    from fixtures.generator import DRIFT_PATTERNS
+
+    a = write_dataset(generate(3_000, 8, drift_at=0.6), tmp_path / "a")
+    b = write_dataset(generate(3_000, 8, drift_at=0.6), tmp_path / "b")
+    assert all(a[k].read_bytes() == b[k].read_bytes() for k in a)
+    assert not {t["pattern"] for t in generate(3_000, 8).truth} & set(DRIFT_PATTERNS)
+    with pytest.raises(ValueError):
+        generate(100, 1, drift_at=0.1)
+    with pytest.raises(ValueError):
+        generate(100, 1, drift_at=0.5, drift="nonsense")
+
+
+def _parse(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
