@@ -265,10 +265,11 @@ def _employer(raw: str) -> tuple[str, str]:
 
 
 def _national_id(raw: str) -> tuple[str, str]:
+    # At most the last 4 characters, and never more than a third of the id (a short id
+    # would otherwise be most of the way to its owner).
     canonical = _plain_canonical("national_id", raw).replace(" ", "").upper()
-    if len(canonical) <= 8:
-        return canonical, "*" * len(canonical)
-    return canonical, canonical[:4] + "*" * (len(canonical) - 8) + canonical[-4:]
+    shown = min(4, len(canonical) // 3)
+    return canonical, "*" * (len(canonical) - shown) + (canonical[-shown:] if shown else "")
 
 
 def _address(raw: str) -> tuple[str, str]:

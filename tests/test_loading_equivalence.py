@@ -148,7 +148,8 @@ class ReferenceNormaliser:
             return canonical, canonical
         if kind == "national_id":
             canonical = canonical.replace(" ", "").upper()
-            return canonical, _mask_middle(canonical, 4, 4)
+            # The mask rule of issue 11 (at most 4 characters, at most a third): a rule, not the road.
+            return canonical, _mask_middle(canonical, 0, min(4, len(canonical) // 3))
         if kind == "address":
             return canonical, _mask_middle(canonical, 0, 0)[:6] + "…"
         return canonical, _mask_middle(canonical, 4, 0)

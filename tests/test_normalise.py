@@ -143,3 +143,19 @@ def test_normalised_applications_pickle_by_value() -> None:
     app = N.application(parse_record(EXAMPLE))
     copy = pickle.loads(pickle.dumps(app))
     assert copy == app and copy.identifiers == app.identifiers and copy.extra == app.extra
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("110101199003077777", "**************7777"),
+        ("A1234567890", "********890"),  # 11 characters: a third, never the 67-80% of old
+        ("12345678", "******78"),
+        ("ABC", "**C"),
+        ("AB", "**"),
+    ],
+)
+def test_a_national_id_shows_at_most_four_characters_and_a_third(raw: str, shown: str) -> None:
+    display = Normaliser(b"test-key-0123456789").identifier("national_id", raw).display
+    assert display == shown
+    assert len(display.replace("*", "")) <= min(4, len(raw) // 3)
