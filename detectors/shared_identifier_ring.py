@@ -5,7 +5,16 @@ shared by three strangers is strong, a phone shared by a household weaker
 (it ages: household members apply months apart), an employer shared by
 thousands is nothing. Identifiers used by more than ``hub_limit``
 applicants are hubs: counted, never expanded. Allow-listed identifiers
-(kiosks, office IPs, households an investigator cleared) are ignored.
+(kiosks, office IPs, households an investigator cleared) are ignored, and so
+are the device and IP of an application made through a lender's terminal
+channel (``terminal_channels``: a store kiosk serves every customer).
+
+A *household* is an address with at most ``household_max`` applicants whose
+residents share with the applicant one phone or one device and nothing else
+specific (a family phone, a shared tablet). Residents still count as sharing
+identifiers, but they are not ring members: they add nothing to the ring's
+size, density, velocity or fraud share. Rings that share a device *and* a
+phone *and* an address are not households.
 
 The ring is everyone within two applicant hops over specific identifiers;
 its size, density and share of confirmed fraud are measured.
@@ -28,39 +37,102 @@ def _allow_listed(ctx: ScoringContext, node_ids: list[str]) -> set[str]:
     return {n for n, label in ctx.labels(node_ids).items() if label.status in BLOCKING_STATUSES}
 
 
-def _shared_sentence(ctx: ScoringContext, shared: list[str], weight: float) -> str:
-    if not shared:
-        return "Shares no identifier with other applicants."
-    usage = ctx.usage()
-    named = []
-    for nid in shared[:3]:
-        use = usage[nid]
-        # A hub lists no members, so whether this applicant is among its users is not known.
-        who = (
-            f"(a hub of {count(use.applicants, 'applicant')} before this application)"
-            if not use.members
-            else f"with {count(use.applicants - (ctx.subject in use.members), 'other applicant')}"
-        )
-        named.append(f"{identifier(node_kind(nid), ctx.display(nid))} {who}")
-    rest = len(shared) - len(named)
+def _who(ctx: ScoringContext, nid: str) -> str:
+    use = ctx.usage()[nid]
+    # A hub lists no members, so whether this applicant is among its users is not known.
+    if not use.members:
+        return f"(a hub of {count(use.applicants, 'applicant')} before this application)"
+    return f"with {count(use.applicants - (ctx.subject in use.members), 'other applicant')}"
+
+
+def _terminal_sentence(ctx: ScoringContext, terminals: list[str]) -> str:
+    if not terminals:
+        return ""
+    named = [f"{identifier(node_kind(n), ctx.display(n))} {_who(ctx, n)}" for n in terminals]
+    channel = ctx.app.channel or ""
     return (
-        f"Shares {count(len(shared), 'identifier')} with other applicants (weighted by specificity and recency: "
-        f"{weight:.2f}): {listing(named)}" + (f" and {rest} more." if rest else ".")
+        f" Not counted: {listing(named)}, the lender's own, as the application was made through the {channel} channel."
     )
 
 
-def _size_sentence(others: int, capped: bool, cap: int) -> str:
+def _shared_sentence(ctx: ScoringContext, shared: list[str], weight: float, terminals: list[str]) -> str:
+    if not shared:
+        return (
+            "Shares no " + ("other " if terminals else "") + "identifier with other applicants."
+        ) + _terminal_sentence(ctx, terminals)
+    named = [f"{identifier(node_kind(nid), ctx.display(nid))} {_who(ctx, nid)}" for nid in shared[:3]]
+    rest = len(shared) - len(named)
+    return (
+        f"Shares {count(len(shared), 'identifier')} with other applicants (weighted by specificity and recency: "
+        f"{weight:.2f}): {listing(named)}"
+        + (f" and {rest} more." if rest else ".")
+        + _terminal_sentence(ctx, terminals)
+    )
+
+
+def _terminals(ctx: ScoringContext, ids: list[str]) -> list[str]:
+    """The application's device and IP when it was made through a terminal channel."""
+    if not ctx.app.channel or ctx.app.channel not in ctx.params.terminal_channels:
+        return []
+    own = {i.node_id for i in ctx.app.identifiers if i.kind in ("device", "ip")}
+    usage = ctx.usage()
+    return [n for n in ids if n in own and usage[n].applicants - (ctx.subject in usage[n].members) > 0]
+
+
+def _household(ctx: ScoringContext, linking: dict[str, set[str]]) -> tuple[set[str], str]:
+    """The residents of the applicant's household and the phone or device they share
+    with the applicant (``(set(), "")`` when there is none).
+
+    ``linking`` maps each specific identifier the applicant shares to the other
+    applicants who used it. The household is the other applicants of one of the
+    application's addresses, at most ``household_max`` with this one, when exactly
+    one phone or device and nothing else specific besides the address links the
+    applicant to them, and nothing specific the applicant shares with them links
+    anyone from outside the address."""
+    usage = ctx.usage()
+    for ident in ctx.app.identifiers:
+        if ident.kind != "address" or ident.node_id not in linking:
+            continue
+        use = usage[ident.node_id]
+        residents = set(use.members) - {ctx.subject}
+        if not residents or len(residents) + 1 > ctx.params.household_max:
+            continue
+        touching = {n for n, who in linking.items() if n != ident.node_id and who & residents}
+        if len(touching) != 1:
+            continue
+        (only,) = touching
+        if node_kind(only) in ("phone", "device") and linking[only] <= residents:
+            return residents, only
+    return set(), ""
+
+
+def _household_clause(ctx: ScoringContext, household: set[str], shared: str) -> str:
+    if not household:
+        return ""
+    others = count(len(household), "other applicant")
+    return (
+        f" {others} at this address {'shares' if len(household) == 1 else 'share'} only "
+        f"{identifier(node_kind(shared), ctx.display(shared))} with it: a household, not counted as a ring."
+    )
+
+
+def _size_sentence(others: int, capped: bool, cap: int, household: str = "") -> str:
     if not others:
+        if household:
+            return "No other applicant outside its household is linked to this one by specific identifiers." + household
         return "No other applicant is linked to this one by specific identifiers."
     return (
         f"{'At least ' if capped else ''}{count(others, 'other applicant')} linked to this one by specific "
         "identifiers, directly or through one other applicant"
         + (f" (the ring is read up to {cap} applicants)." if capped else ".")
+        + household
     )
 
 
-def _density_sentence(size: int, pairs: int, possible: int, density: float) -> str:
+def _density_sentence(size: int, pairs: int, possible: int, density: float, household: bool = False) -> str:
     if size < 2:
+        if household:
+            return "No ring around the applicant: only its household is linked to it by a specific identifier."
         return "No ring around the applicant: no other applicant is linked by a specific identifier."
     if size == 2:
         return "The ring around the applicant has 2 applicants, too few to measure its density."
@@ -81,8 +153,10 @@ def _fraud_share_sentence(fraud: int, members: int) -> str:
 def observe(ctx: ScoringContext) -> list[Observation]:
     usage = ctx.usage()
     ids = sorted(usage)
-    skipped = _allow_listed(ctx, ids)
+    terminals = _terminals(ctx, ids)
+    skipped = _allow_listed(ctx, ids) | set(terminals)
     shared_weight = 0.0
+    linking: dict[str, set[str]] = {}
     shared: list[dict[str, object]] = []
     first_hop: set[str] = set()
     for nid in ids:
@@ -103,8 +177,11 @@ def observe(ctx: ScoringContext) -> list[Observation]:
                 "last_used_days_ago": round(age_days, 2),
             }
         )
-        if spec >= ctx.params.ring_min_specificity:
-            first_hop.update(m for m in use.members if m != ctx.subject)
+        if spec >= ctx.params.ring_min_specificity and use.members:
+            linking[nid] = set(use.members) - {ctx.subject}
+    household, household_id = _household(ctx, linking)
+    for who in linking.values():
+        first_hop.update(who - household)
 
     ring = {ctx.subject} | first_hop
     specific_ids = {
@@ -160,19 +237,28 @@ def observe(ctx: ScoringContext) -> list[Observation]:
         Observation(
             "shared_identifier",
             shared_weight,
-            _shared_sentence(ctx, [str(s["node_id"]) for s in by_specificity], shared_weight),
+            _shared_sentence(ctx, [str(s["node_id"]) for s in by_specificity], shared_weight, terminals),
             {"identifiers": evidence_ids},
         ),
         Observation(
             "ring_size",
             float(size - 1),
-            _size_sentence(others, size >= ctx.params.ring_cap, ctx.params.ring_cap),
-            {"members": [applicant_node(m) for m in members[:50]], "size": size},
+            _size_sentence(
+                others,
+                size >= ctx.params.ring_cap,
+                ctx.params.ring_cap,
+                _household_clause(ctx, household - ring, household_id),
+            ),
+            {
+                "members": [applicant_node(m) for m in members[:50]],
+                "size": size,
+                "household": [applicant_node(m) for m in sorted(household - ring)],
+            },
         ),
         Observation(
             "ring_density",
             density if size >= 3 else 0.0,
-            _density_sentence(size, len(pairs), int(possible), density),
+            _density_sentence(size, len(pairs), int(possible), density, bool(household - ring)),
             {"linked_pairs": len(pairs), "size": size, "identifiers": sorted(specific_ids)[:20]},
         ),
         Observation(

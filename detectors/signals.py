@@ -70,6 +70,12 @@ class DetectorParams:
     ring_min_specificity: float = 0.45
     recency_days: float = 30.0
     recency_days_by_kind: dict[str, float] = field(default_factory=lambda: {"bank_account": 365.0})
+    terminal_channels: tuple[str, ...] = ("store",)
+    """Channels whose device and IP belong to the lender (a store kiosk serves every
+    customer): sharing them links nobody."""
+    household_max: int = 4
+    """An address with at most this many applicants, this one included, is a household
+    when its residents share with the applicant one phone or device and nothing else."""
 
     def links_people(self, kind: str) -> bool:
         """Whether sharing an identifier of this kind is specific enough to link two people
@@ -83,6 +89,9 @@ class DetectorParams:
             raise ValueError(f"max_hops must be 1 to 4, not {self.max_hops}")
         if self.hub_limit < 1:
             raise ValueError("hub_limit must be at least 1")
+        if self.household_max < 1:
+            raise ValueError("household_max must be at least 1 (1: no household is recognised)")
+        object.__setattr__(self, "terminal_channels", tuple(self.terminal_channels))
 
 
 class ScoringContext:
