@@ -38,6 +38,7 @@ from graph.store.embedded.database import connect, path_of, prepare, transaction
 from graph.store.embedded.index import GraphIndex
 from graph.store.embedded.investigator_reads import InvestigatorRows
 from graph.store.embedded.lock import ProcessLock
+from graph.store.embedded.online_rings import OnlineRingRows
 from graph.store.embedded.outcomes import OutcomeRows
 from graph.store.embedded.startup import Opened
 from graph.store.embedded.work_queue import MONITOR, WorkRows, queue_work
@@ -73,7 +74,9 @@ saved as they go, at doubling intervals; online writes are saved on close."""
 _POINT_READS = ("identifier_usage", "applicant_identifiers", "applicant_applications", "labels")
 
 
-class EmbeddedStore(CaseLogRows, CaseRows, AuditSealRows, WorkRows, InvestigatorRows, OutcomeRows, GraphStore):
+class EmbeddedStore(
+    OnlineRingRows, CaseLogRows, CaseRows, AuditSealRows, WorkRows, InvestigatorRows, OutcomeRows, GraphStore
+):
     """SQLite-backed store with an in-memory graph index. See the module docstring."""
 
     def __init__(self, url: str = "memory://") -> None:

@@ -54,6 +54,7 @@ from graph.store.neo4j.audit_seals import AuditSealNodes
 from graph.store.neo4j.cases import CaseNodes
 from graph.store.neo4j.gds import GdsWork
 from graph.store.neo4j.investigator_reads import InvestigatorNodes
+from graph.store.neo4j.online_rings import OnlineRingNodes
 from graph.store.neo4j.outage import Outage
 from graph.store.neo4j.outcomes import OutcomeNodes
 from graph.store.neo4j.rows import (
@@ -117,7 +118,7 @@ def _refused_by_constraint(exc: BaseException) -> bool:
     return False
 
 
-class Neo4jStore(CaseNodes, AuditSealNodes, WorkNodes, InvestigatorNodes, OutcomeNodes, GraphStore):
+class Neo4jStore(OnlineRingNodes, CaseNodes, AuditSealNodes, WorkNodes, InvestigatorNodes, OutcomeNodes, GraphStore):
     """The store contract on Neo4j 5 (+ GDS for whole-graph work). See the module docstring.
 
     ``timeout`` (seconds) bounds connecting, waiting for a pooled connection, each
