@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     case_committee_limit_share: float = Field(
         0.5, gt=0, le=1, description="A limit cut above this share of the limit is decided by the committee"
     )
+    fraud_outcomes: list[str] = Field(
+        default_factory=lambda: ["first_payment_default", "fraud_confirmed"],
+        description="JSON list: the loan outcomes that count as fraud (label the applicant confirmed fraud and train "
+        "as positives); the others (charged_off, chargeback) are credit or payment losses, left out of training",
+    )
+    model_refresh_seconds: float = Field(
+        2.0, ge=0, description="How often the service re-reads the model registry (a promotion is served after this)"
+    )
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above it)")
     max_past_days: float = Field(
@@ -81,7 +89,7 @@ class Settings(BaseSettings):
         "admin in production",
     )
 
-    @field_validator("api_keys", "case_outcome_layers", mode="before")
+    @field_validator("api_keys", "case_outcome_layers", "fraud_outcomes", mode="before")
     @classmethod
     def _keys_from_json(cls, value: object) -> object:
         return json.loads(value) if isinstance(value, str) else value

@@ -4,11 +4,11 @@ a policy itself. Errors are mapped in ``api/errors.py``."""
 
 from fastapi import APIRouter
 
-from api.routes import admin, alerts, applicants, cases, labels, nodes, overview, rings, scoring
+from api.routes import admin, alerts, applicants, cases, labels, nodes, outcomes, overview, rings, scoring
 from api.routes.scoring import EXAMPLE
 
 router = APIRouter(prefix="/v1")
-for module in (scoring, applicants, nodes, labels, alerts, cases, rings, overview, admin):
+for module in (scoring, applicants, nodes, labels, outcomes, alerts, cases, rings, overview, admin):
     router.include_router(module.router)
 
 __all__ = ["EXAMPLE", "router"]

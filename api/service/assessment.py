@@ -3,14 +3,21 @@ with its decision and audit event in one transaction (re-sends replay the first 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from api.service.base import DeskBase
-from detectors.score import ScoreResult
+from api.service.models import SHADOW, ModelChoice
+from api.service.online_rings import ring_after_storing
+from detectors.rings.online import OnlineRing
+from detectors.score import Scorer, ScoreResult
 from detectors.signals import Signal
+from graph.errors import StoreUnavailable
 from graph.normalise import NormalisedApplication
 from graph.records import ApplicationRecord
 from graph.store import AuditEntry, Decision
+
+log = logging.getLogger("ringsight")
 
 
 @dataclass(frozen=True)
@@ -18,6 +25,8 @@ class Assessment:
     result: ScoreResult
     stored: bool
     replayed: bool = False
+    ring: OnlineRing | None = None
+    """The applicant's ring after storing (online join, provisional ring or batch ring)."""
 
 
 def decision_of(result: ScoreResult, at: float, trigger: str) -> Decision:
@@ -33,7 +42,12 @@ def decision_of(result: ScoreResult, at: float, trigger: str) -> Decision:
     )
 
 
-class Assessing(DeskBase):
+def champion_decisions(decisions: Sequence[Decision]) -> list[Decision]:
+    """The decisions that were given (a challenger's ``shadow:<version>`` ones left out)."""
+    return [d for d in decisions if not d.trigger.startswith(SHADOW)]
+
+
+class Assessing(ModelChoice):
     def normalise(self, record: ApplicationRecord) -> NormalisedApplication:
         return self.normaliser.application(record)
 
@@ -43,7 +57,15 @@ class Assessing(DeskBase):
         Re-sending a stored application returns its first decision and writes nothing.
         """
         app = self.normalise(record)
-        result = self.scorer.score(self.store, app)
+        self.refresh_models()
+        scorer, shadow = self.scorer, self.shadow if persist else None
+        if shadow is None:
+            result = scorer.score(self.store, app)
+        else:
+            # The challenger weighs the champion's observations of the same snapshot: one read.
+            snapshot = scorer.read(self.store, app)
+            observed = scorer.observe_snapshot(snapshot, app)
+            result = scorer.result(app, scorer.weigh(observed), snapshot.as_of)
         if not persist:
             return Assessment(result, stored=False)
         at = self.now()
@@ -65,12 +87,22 @@ class Assessing(DeskBase):
         done = self.store.record_assessment(
             app, decision_of(result, at, "application"), audit, monitor=self.queue_monitoring
         )
+        ring = ring_after_storing(self.store, app, self.scorer.config.params, at, stored=done.stored)
         if done.stored:
-            return Assessment(result, stored=True)
+            if shadow is not None:
+                self._record_shadow(shadow, shadow.result(app, shadow.weigh(observed), snapshot.as_of), at)
+            return Assessment(result, stored=True, ring=ring)
         if done.first is None:
             # Stored by a bulk load, never scored online: nothing to replay, score as of now.
             return Assessment(result, stored=False)
-        return Assessment(self._replay(app, done.first), stored=False, replayed=True)
+        return Assessment(self._replay(app, done.first), stored=False, replayed=True, ring=ring)
+
+    def _record_shadow(self, shadow: Scorer, result: ScoreResult, at: float) -> None:
+        """The challenger's decision, recorded beside the champion's (never answered)."""
+        try:
+            self.store.record_decision(decision_of(result, at, f"{SHADOW}{shadow.model.version}"))
+        except StoreUnavailable as exc:
+            log.warning("shadow decision of %s not recorded: %s", result.application_id, exc)
 
     @staticmethod
     def _replay(app: NormalisedApplication, decision: Decision) -> ScoreResult:

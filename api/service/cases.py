@@ -19,6 +19,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+from api.service.assessment import champion_decisions
 from api.service.base import applicant_key
 from api.service.labels import Labelling
 from api.service.review_policy import (
@@ -130,7 +131,7 @@ class Casework(Labelling):
         app = self.store.application(application_id)
         if app is None:
             raise NotFound("application", application_id)
-        decisions = self.store.decisions(application_id)
+        decisions = champion_decisions(self.store.decisions(application_id))
         if not decisions:
             raise InvalidInput("subject", f"application {application_id} has no decision to review")
         d = decisions[-1]

@@ -10,12 +10,13 @@ from api.service.audit_integrity import AuditIntegrity
 from api.service.cases import Casework
 from api.service.investigation import Investigating
 from api.service.monitoring import ALERT_TIERS
+from api.service.outcomes import OutcomeRecording
 from api.service.overview import Overseeing
 from api.service.reach import Reaching
 from api.service.ring_runs import RingRuns
 
 
-class FraudDesk(Assessing, Casework, Investigating, Reaching, Overseeing, RingRuns, AuditIntegrity):
+class FraudDesk(Assessing, Casework, OutcomeRecording, Investigating, Reaching, Overseeing, RingRuns, AuditIntegrity):
     """Assessment, labels, alerts, monitoring, cases, investigation, reach, the overview and
     ring runs over one store."""
 

@@ -8,8 +8,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from api.service.assessment import decision_of
+from api.service.assessment import champion_decisions, decision_of
 from api.service.base import DeskBase, applicant_key
+from detectors.rings.online import current as current_ring
 from graph.errors import NotFound
 from graph.store import Alert, Decision
 from graph.vocabulary import applicant_node
@@ -70,7 +71,7 @@ class Monitoring(DeskBase):
         alerts = self.monitor([key], trigger=f"rescore:{actor}")
         latest = self.store.applicant_applications(key)[-1]
         self.store.append_audit(self.now(), actor, "rescore", applicant_node(key), {"alerts": len(alerts)})
-        return Rescored(key, self.store.decisions(latest.application_id)[-1], alerts)
+        return Rescored(key, champion_decisions(self.store.decisions(latest.application_id))[-1], alerts)
 
     def monitor(
         self, applicant_keys: Sequence[str], trigger: str, cap: int = 200, quiet: frozenset[str] = frozenset()
@@ -85,7 +86,7 @@ class Monitoring(DeskBase):
             if not apps:
                 continue
             latest = apps[-1]
-            before = self.store.decisions(latest.application_id)
+            before = champion_decisions(self.store.decisions(latest.application_id))
             previous = before[-1] if before else None
             result = self.scorer.score(self.store, latest, as_of=now + 1.0)
             self.store.record_decision(decision_of(result, now, "monitoring"))
@@ -105,6 +106,7 @@ class Monitoring(DeskBase):
                         "band": result.band,
                         "previous_band": previous.band if previous else None,
                         "reasons": [r.code for r in result.reasons],
+                        "ring_id": ring.ring_id if (ring := current_ring(self.store, key)) else None,
                     },
                 )
                 if not self.store.add_alert(alert):

@@ -31,6 +31,8 @@ OPERATIONS = {
     ("post", "/v1/lookup"): "lookupIdentifier",
     ("post", "/v1/labels"): "setLabel",
     ("get", "/v1/labels"): "listLabels",
+    ("post", "/v1/outcomes"): "recordOutcome",
+    ("get", "/v1/outcomes"): "listOutcomes",
     ("post", "/v1/labels/{node_id}/remove"): "removeLabel",
     ("post", "/v1/applicants/{applicant_id}/rescore"): "rescoreApplicant",
     ("get", "/v1/alerts"): "listAlerts",
@@ -76,7 +78,7 @@ def test_every_route_has_its_stable_short_operation_id(schema: dict[str, Any]) -
 
 def test_every_success_is_a_named_model(schema: dict[str, Any]) -> None:
     for name, (_, _, op) in _operations(schema).items():
-        ok = op["responses"]["201" if name == "openCase" else "200"]
+        ok = op["responses"]["201" if name in ("openCase", "recordOutcome") else "200"]
         if name == "getMetrics":
             assert list(ok["content"]) == ["text/plain; version=1.0.0; charset=utf-8"]
             continue
@@ -96,7 +98,7 @@ def _expected_errors(name: str, path: str, op: dict[str, Any]) -> set[str]:
         expected.add("422")
     if "requestBody" in op:
         expected.add("413")
-    if "{" in path or name in ("lookupIdentifier", "setLabel", "openCase"):
+    if "{" in path or name in ("lookupIdentifier", "setLabel", "openCase", "recordOutcome"):
         expected.add("404")
     if name in ("submitApplication", "runRingDetection", "updateAlert", "openCase", "stepCase"):
         expected.add("409")

@@ -51,7 +51,8 @@ class OutcomeRows:
                 )
 
     def outcomes(self, known_by: float | None = None, application_id: str | None = None) -> list[Outcome]:
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if known_by is not None:
             where.append("known_at <= ?")
             params.append(known_by)
