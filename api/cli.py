@@ -357,12 +357,37 @@ def evaluate(
     data: Annotated[Path, typer.Argument(help="A labelled data-set folder")],
     out: Annotated[Path, typer.Option(help="Folder for metrics.json and plots")] = Path("out/evaluation"),
     capacity: Annotated[float, typer.Option(help="Share of applications reviewers can look at")] = 0.05,
+    learn: Annotated[
+        bool, typer.Option(help="Also replay a model retrained on the labels known at each step (prequential)")
+    ] = False,
+    retrain_every: Annotated[str, typer.Option(help="With --learn: retrain this often (e.g. 30d, 2w)")] = "30d",
+    label_delay: Annotated[
+        str, typer.Option(help="With --learn: a label is known this long after submission (e.g. 30d)")
+    ] = "30d",
 ) -> None:
-    """Replay a data set in time order with the current model and report quality."""
+    """Replay a data set in time order with the current model and report quality.
+
+    With ``--learn`` the same replay is scored a second time, prequentially: every
+    ``--retrain-every`` a model is trained on the labels known by then (truth revealed
+    ``--label-delay`` after submission); its metrics go under ``"learned"`` in
+    metrics.json and its scores to scores_learned.csv."""
     from detectors.evaluation import evaluate as measure
 
+    if learn:
+        from detectors.prequential import learned_metrics, parse_duration, prequential, shipped_halves, write_learned
+
+        try:
+            every, delay = parse_duration(retrain_every), parse_duration(label_delay)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
     scorer, played = _replayed(data)
-    result = measure(scorer, played, out, capacity)
+    result = measure(scorer, played, out, capacity)  # metrics.json, scores.csv and plots of the shipped model
+    if learn:
+        learned = prequential(scorer, played, every, delay)
+        result["by_half"] = shipped_halves(scorer, played, capacity)
+        result["learned"] = learned_metrics(learned, capacity, every, delay)
+        (out / "metrics.json").write_text(json.dumps(result, indent=2, sort_keys=True))
+        write_learned(learned, out / "scores_learned.csv")
     keys = (
         "applications",
         "fraud",
@@ -373,7 +398,14 @@ def evaluate(
         "precision_at_review_capacity",
         "benign_lookalike_flag_rate",
     )
-    print(json.dumps({k: result[k] for k in keys}, indent=2))
+    summary = {k: result[k] for k in keys}
+    if learn:
+        headline = ("roc_auc", "recall_at_1pct_fpr")
+        learned_half = result["learned"]["by_half"]
+        summary["by_half"] = {h: {k: m[k] for k in headline} for h, m in result["by_half"].items()}
+        summary["learned"] = {k: result["learned"][k] for k in keys}
+        summary["learned"]["by_half"] = {h: {k: m[k] for k in headline} for h, m in learned_half.items()}
+    print(json.dumps(summary, indent=2))
     console.print(f"metrics and plots in {out}")
 
 
