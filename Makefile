@@ -1,5 +1,6 @@
 # ringsight: two commands do all the set-up on a fresh machine.
-#   make demo   venv + install + load the checked-in sample + serve on :8000 (API, docs, console)
+#   make demo   venv + install + replay the checked-in sample through the desk (decisions, alerts,
+#               rings, cases) + serve on :8000 (API, docs, console); make demo PORT=8123 for another port
 #   make test   venv + dev extras + Chromium + a local Neo4j with GDS + lint + types + all tests
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -26,6 +27,8 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# PORT=8123 make demo works too. The store is $(DEMO_DB) unless RINGSIGHT_GRAPH_URL names another
+# (the demo refuses a store that holds other applications than the sample's).
 demo: install
 	RINGSIGHT_GRAPH_URL=$${RINGSIGHT_GRAPH_URL:-$(DEMO_DB)} $(BIN)/ringsight demo --port $(PORT)
 
