@@ -104,6 +104,18 @@ class Reason(BaseModel):
     )
 
 
+class RingInfo(BaseModel):
+    ring_id: str = Field(description="RING-... (a batch run's ring) or PROV-... (a provisional ring formed online)")
+    joined: bool = Field(description="The applicant joined the ring online; no batch run has placed it yet")
+    provisional: bool = Field(
+        description="The ring is provisional: the next batch run gives it a RING-... id or drops it"
+    )
+    lineage: dict[str, Any] = Field(
+        description="The ring's history: event, previous ring ids and first run of a batch ring; "
+        "from_provisional when a batch ring took over a provisional one"
+    )
+
+
 class ScoreResponse(BaseModel):
     application_id: str
     applicant_id: str = Field(description="Node id of the applicant (keyed hash, never the national id)")
@@ -115,9 +127,19 @@ class ScoreResponse(BaseModel):
     stored: bool = Field(description="Whether this call stored the application")
     replayed: bool = Field(False, description="A re-sent application: the first decision is returned")
     degraded: bool = Field(False, description="The store was unavailable and the outage policy answered")
+    ring: RingInfo | None = Field(
+        None, description="The applicant's ring after this application was stored (joined now, provisional or batch)"
+    )
 
     @classmethod
-    def of(cls, result: ScoreResult, stored: bool, replayed: bool = False, full: bool = True) -> ScoreResponse:
+    def of(
+        cls,
+        result: ScoreResult,
+        stored: bool,
+        replayed: bool = False,
+        full: bool = True,
+        ring: dict[str, Any] | None = None,
+    ) -> ScoreResponse:
         """The response; ``full=False`` (a scorer key) shows evidence as counts only
         (:mod:`api.disclosure`)."""
         reasons = result.reason_dicts()
@@ -134,6 +156,7 @@ class ScoreResponse(BaseModel):
             model_version=result.model_version,
             stored=stored,
             replayed=replayed,
+            ring=RingInfo(**ring) if ring is not None else None,
         )
 
 
@@ -248,7 +271,7 @@ class ApplicantView(BaseModel):
     display: str = Field(description="Masked national id")
     identifiers: list[IdentifierView]
     label: LabelView | None
-    ring: str | None = Field(description="Ring id of the latest batch run, if a member")
+    ring: str | None = Field(description="Ring id of the latest batch run, or joined online since (RING-/PROV-...)")
     applications: list[ApplicantApplication]
 
 

@@ -81,7 +81,8 @@ def _assess(desk: FraudDesk, settings: Settings, record: ApplicationRecord, pers
     SCORE_SECONDS.labels(stored=str(persist).lower()).observe(time.perf_counter() - started)
     DECISIONS.labels(band=done.result.band).inc()
     full = actor.split(":", 1)[0] != "scorer"  # a scorer sees counts, not other people's node ids
-    return ScoreResponse.of(done.result, stored=done.stored, replayed=done.replayed, full=full)
+    ring = done.ring.as_dict() if done.ring is not None else None
+    return ScoreResponse.of(done.result, stored=done.stored, replayed=done.replayed, full=full, ring=ring)
 
 
 SCORE_MARGIN = 1.0

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from api.service.base import DeskBase, applicant_key
+from detectors.rings.online import current as current_ring
 from graph.errors import NotFound
 from graph.normalise import NormalisedApplication
 from graph.store import AuditEvent, Decision, IdentifierUsage, Label, RingRecord, Subgraph
@@ -64,7 +65,7 @@ class Investigating(DeskBase):
         apps = self.store.applicant_applications(key)
         if not apps:
             raise NotFound("applicant", applicant_id)
-        ring = self.store.ring_of(key)
+        ring = current_ring(self.store, key)
         return ApplicantFile(
             key,
             [ApplicationFile(a, self.store.decisions(a.application_id)) for a in apps],

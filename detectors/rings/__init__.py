@@ -84,6 +84,7 @@ from detectors.rings.measuring import (
     ring_confidence,
     ring_log_odds,
 )
+from detectors.rings.online import PROVISIONAL, OnlineRing
 from detectors.rings.params import DEFAULT_WEIGHTS, END_OF_TIME, EVENTS, NAME, RING_KINDS, Progress, RingParams
 from detectors.rings.run import _RUN_LOCK, RingRun, detect_rings, new_run_id
 
@@ -92,8 +93,10 @@ __all__ = [
     "END_OF_TIME",
     "EVENTS",
     "NAME",
+    "PROVISIONAL",
     "RING_KINDS",
     "_RUN_LOCK",
+    "OnlineRing",
     "Population",
     "Progress",
     "RingCandidate",

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from detectors.model import load_config
+from detectors.rings import online
 from detectors.rings.lineage import assign_ids
 from detectors.rings.measuring import Population, RingCandidate, _iso, _measure_all, _tick, population_reference
 from detectors.rings.params import Progress, RingParams
@@ -133,6 +134,7 @@ def _run(
     run_id = run_id or new_run_id(at)
     limit = detector.hub_limit
     previous = store.rings()
+    joins = online.pending(store)
     labels = store.labels()
     exclude = sorted(
         n for n, lab in labels.items() if lab.status in ("allow_listed", "cleared") and node_kind(n) in params.kinds
@@ -175,6 +177,7 @@ def _run(
         RingRecord(rid, run_id, c.members, c.score, c.features, c.identifiers, lineage)
         for c, (rid, lineage) in zip(reported, ids, strict=True)
     ]
+    records = online.reconcile(records, joins, run_id, params.keep_id_overlap)
     links = {rid: c.links for c, (rid, _) in zip(reported, ids, strict=True)}
     kept = {r.ring_id for r in records}
     retired = sorted(r.ring_id for r in previous if r.ring_id not in kept)
@@ -187,6 +190,8 @@ def _run(
         store.write_rings(run_id, at, records)
         _tick(progress, "writing", len(records), len(records))
         written = True
+    if write:
+        online.settle(store, joins)
     active = previous if unchanged else records
     lap("writing")
     ring_of = {m: r.ring_id for r in active for m in r.members}
@@ -201,6 +206,7 @@ def _run(
         "below_threshold": sum(1 for c in candidates if not c.scripted and c.confidence < params.threshold),
         "excluded_identifiers": len(exclude),
         "look_alike_pairs": len(look_alikes),
+        "online_joins": len(joins),
     }
     return RingRun(
         run_id=run_id,
