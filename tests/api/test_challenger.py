@@ -125,7 +125,8 @@ def test_a_challenger_from_api_outcomes_is_shadowed_compared_and_promoted(learni
 
     previous = desk.promote_model(challenger.version, actor="admin-cli")
     assert previous == shipped
-    later = _app(901, datetime.now(UTC) - timedelta(days=1), "dfp-own-901", "+86 136 0000 0901", timedelta(days=900), 60)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    later = _app(901, yesterday, "dfp-own-901", "+86 136 0000 0901", timedelta(days=900), 60)
     assert client.post("/v1/applications", json=later, headers=SCORER).json()["model_version"] == challenger.version
     assert [d.trigger for d in desk.store.decisions("APP-000901")] == ["application"]  # no challenger left
 
@@ -145,7 +146,8 @@ def test_no_label_known_after_the_training_date_is_used(learning_client: TestCli
     made = _population(client)
     as_of = START.timestamp() + 200 * DAY
     _record_outcomes(client, made)
-    fraud_known = {a for o in desk.store.outcomes(known_by=as_of) if o.outcome == "first_payment_default" for a in [o.application_id]}
+    known = desk.store.outcomes(known_by=as_of)
+    fraud_known = {o.application_id for o in known if o.outcome == "first_payment_default"}
     late = {a for a, (ts, fraud) in made.items() if fraud and ts <= as_of and a not in fraud_known}
     assert fraud_known and late  # some frauds were known by then, some only after
     played = store_replay(desk.store, desk.scorer, as_of, 30 * DAY, desk.fraud_outcomes)
