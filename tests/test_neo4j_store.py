@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import neo4j
@@ -34,7 +35,7 @@ def app(n: int, person: int | None = None, ts: float | None = None, **idents: st
     """Application ``APP-n`` of person ``person`` (default n) with the given raw identifiers."""
     record: dict[str, Any] = {
         "application_id": f"APP-{n:06d}",
-        "submitted_at": ts if ts is not None else T0 + n * 60,
+        "submitted_at": datetime.fromtimestamp(ts if ts is not None else T0 + n * 60, UTC).isoformat(),
         "applicant": {"national_id": f"1101011990{person if person is not None else n:08d}"},
         "amount": 1000.0 + n,
         "product": "cash_loan",
@@ -287,17 +288,30 @@ def test_decisions_and_alerts_round_trip(neo4j_store: Neo4jStore) -> None:
     assert neo4j_store.decisions("APP-1") == [first, second]
     assert neo4j_store.decisions("APP-2") == []
     alert = Alert("AL-1", "k1", "investigate", T0, "label:x", 0.8, None, detail={"b": 1, "a": [1, 2]})
-    neo4j_store.add_alert(alert)
-    neo4j_store.add_alert(Alert("AL-1", "k2", "watch", T0, "t", 0.1, 0.0))  # ignored: the id exists
-    neo4j_store.add_alert(Alert("AL-2", "k2", "watch", T0 + 5, "t", 0.4, 0.1))
+    assert neo4j_store.add_alert(alert)
+    assert not neo4j_store.add_alert(Alert("AL-1", "k2", "watch", T0, "t", 0.1, 0.0))  # ignored: the id exists
+    assert neo4j_store.add_alert(Alert("AL-2", "k2", "watch", T0 + 5, "t", 0.4, 0.1))
     assert [a.alert_id for a in neo4j_store.alerts()] == ["AL-2", "AL-1"]
     assert neo4j_store.alerts(status="open", limit=1)[0].alert_id == "AL-2"
-    neo4j_store.set_alert_status("AL-1", "closed")
-    assert neo4j_store.alerts(status="closed") == [
-        Alert("AL-1", "k1", "investigate", T0, "label:x", 0.8, None, "closed", {"a": [1, 2], "b": 1})
+    neo4j_store.set_alert_status("AL-1", "resolved", "investigator:k", T0 + 9, "handled")
+    assert neo4j_store.alerts(status="resolved") == [
+        Alert(
+            "AL-1",
+            "k1",
+            "investigate",
+            T0,
+            "label:x",
+            0.8,
+            None,
+            "resolved",
+            {"a": [1, 2], "b": 1},
+            T0 + 9,
+            "investigator:k",
+            "handled",
+        )
     ]
     with pytest.raises(NotFound):
-        neo4j_store.set_alert_status("AL-404", "closed")
+        neo4j_store.set_alert_status("AL-404", "resolved", "x", T0, "n")
 
 
 def test_audit_log_is_an_append_only_sequence(neo4j_store: Neo4jStore, neo4j_url: str) -> None:
@@ -396,6 +410,19 @@ class _Switchboard:
                     s.shutdown(socket.SHUT_RDWR)
 
 
+def _ready(store: Neo4jStore, seconds: float = 60.0) -> None:
+    """Readiness answers at once; the schema and plans are prepared meanwhile: wait for them."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            store.ping()
+            return
+        except StoreUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def test_store_recovers_without_restart_when_the_server_comes_back(
     neo4j_url: str, wipe_neo4j: Callable[[], None]
 ) -> None:
@@ -406,13 +433,13 @@ def test_store_recovers_without_restart_when_the_server_comes_back(
         with pytest.raises(StoreUnavailable):
             store.ping()
         board.plug()
-        store.ping()
+        _ready(store)
         assert store.upsert([app(1, device="dfp-1")]) == 1
         board.unplug()
         with pytest.raises(StoreUnavailable):
             store.application("APP-000001")
         board.plug()
-        store.ping()
+        _ready(store)
         assert store.application("APP-000001") is not None
     finally:
         board.unplug()

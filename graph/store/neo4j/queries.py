@@ -408,6 +408,8 @@ ORDER BY d.seq
 # the constraint's lock, so of any number of writers raising the same alert one creates it
 # and the others find it (``created`` tells which). Resolving removes the key.
 Q_ADD_ALERT = """
+OPTIONAL MATCH (known:Alert {alert_id: $alert_id})
+WITH known WHERE known IS NULL
 MERGE (a:Alert {open_key: $open_key})
 ON CREATE SET a.alert_id = $alert_id, a.applicant_key = $applicant_key, a.tier = $tier, a.at = $at,
               a.trigger = $trigger, a.score = $score, a.previous_score = $previous_score,
