@@ -14,12 +14,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from api.cli_models import models_app, outcomes_app
 from api.settings import get_settings
 from graph.errors import InvalidInput, RingsightError
 
 app = typer.Typer(help="ringsight: graph fraud scoring for lenders.", no_args_is_help=True)
 rings_app = typer.Typer(help="Batch ring detection.", no_args_is_help=True)
 app.add_typer(rings_app, name="rings")
+app.add_typer(models_app, name="models")
+app.add_typer(outcomes_app, name="outcomes")
 console = Console(stderr=True)
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "sample"
 

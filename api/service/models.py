@@ -13,6 +13,7 @@ import logging
 import math
 import time
 from collections.abc import Collection
+from datetime import UTC, datetime
 from typing import Any
 
 from api.service.base import DeskBase
@@ -20,12 +21,16 @@ from detectors import learning, registry
 from detectors.evaluation import train
 from detectors.model import Model
 from detectors.score import Scorer
-from graph.errors import InvalidInput, StoreUnavailable
+from graph.errors import InvalidInput, ModelError, StoreUnavailable
 from graph.store.outcomes import OUTCOMES
 
 log = logging.getLogger("ringsight")
 DEFAULT_FRAUD_OUTCOMES = frozenset({"first_payment_default", "fraud_confirmed"})
 SHADOW = "shadow:"
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
 class ModelChoice(DeskBase):
@@ -80,6 +85,12 @@ class ModelChoice(DeskBase):
         :mod:`detectors.learning`) and register it as the challenger, audited."""
         self.refresh_models(force=True)
         played = learning.store_replay(self.store, self.scorer, as_of, label_delay, self.fraud_outcomes)
+        known = [t["is_fraud"] for t in played.truth.values()]
+        if known.count("1") == 0 or known.count("0") == 0:
+            raise ModelError(
+                f"training needs both fraud and legitimate applications known by {_iso(as_of)}: "
+                f"{len(known):,} applications, {known.count('1'):,} fraud, {known.count('0'):,} legitimate"
+            )
         model = train(self.scorer, played)
         facts: dict[str, Any] = {
             "as_of": as_of,
