@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
+from graph.records import ApplicationRecord
 from graph.store.embedded.store import EmbeddedStore
 from tests.test_api import ADMIN, INVESTIGATOR, SCORER, application
 
@@ -130,3 +131,24 @@ def test_a_shared_ip_links_nobody_into_a_provisional_ring(client: TestClient) ->
         body["device"]["ip"] = "203.0.113.99"
     answers = [_post(client, body) for body in bodies]
     assert [a["ring"] for a in answers] == [None] * 4
+
+
+def test_monitoring_alerts_name_the_ring_of_an_online_member(client: TestClient, store: EmbeddedStore) -> None:
+    """A loaded ring (bulk-loaded: never scored online) is found by a run; a newcomer joins
+    it online and the members it links to are re-scored: their alerts name the ring, and so
+    does every alert raised on a ring member."""
+    desk = client.app.state.desk  # type: ignore[attr-defined]
+    loaded = [
+        desk.normalise(ApplicationRecord.model_validate(operator(n, "dfp-ring-c", n - 30, phone="+86 139 0000 0003")))
+        for n in range(31, 36)
+    ]
+    store.upsert(loaded)
+    _run(client)
+    (ring,) = store.rings()
+    newcomer = _post(client, operator(36, "dfp-ring-c", 10))
+    assert newcomer["ring"]["ring_id"] == ring.ring_id
+    alerts = client.get("/v1/alerts", headers=INVESTIGATOR).json()
+    assert alerts, "the newcomer's linked members are re-scored and alerted"
+    assert {a["applicant_id"] for a in alerts} <= {f"applicant:{a.applicant_key}" for a in loaded}
+    assert {a["detail"]["ring_id"] for a in alerts} == {ring.ring_id}
+    assert {a["trigger"] for a in alerts} == {"joined:APP-000036"}
