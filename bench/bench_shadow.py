@@ -4,10 +4,11 @@ with ``persist``), as a ratio to the same path with no challenger.
     python bench/bench_shadow.py                  # 2,000 stored, 600 scored, SQLite files
     python bench/bench_shadow.py --stored 5000 --scored 1000
 
-Two SQLite stores get the same generated applications (seed 5); one has a challenger
-registered (the shipped weights, each x1.2, so every score differs). Each held-out
-application is then assessed and stored on both, alternating which goes first, so the
-shared machine's noise falls on both alike. The shadow path reads the snapshot and runs
+Three SQLite stores get the same generated applications (seed 5); one has a challenger
+registered (the shipped weights, each x1.2, so every score differs); a third, without
+one, is the control (its ratio to the first is the machine's noise). Each held-out
+application is then assessed and stored on all three, rotating which goes first, so the
+shared machine's noise falls on each alike. The shadow path reads the snapshot and runs
 the detectors once; the challenger only re-weighs the observations and its decision is a
 second row write.
 """
@@ -47,7 +48,7 @@ def main() -> None:
     records = [ApplicationRecord.model_validate(nest(dict(r))) for r in held_out]
     with tempfile.TemporaryDirectory() as tmp:
         desks = []
-        for name in ("plain", "shadow"):
+        for name in ("plain", "shadow", "control"):
             store = open_store(f"sqlite:///{tmp}/{name}.db")
             store.upsert([normaliser.application(from_flat(r)) for r in preload])
             desk = FraudDesk(store, normaliser, Scorer.default())
@@ -57,12 +58,12 @@ def main() -> None:
                 register_challenger(store, challenger, time.time(), {"bench": True})
             desk.refresh_models(force=True)
             desks.append(desk)
-        plain, shadow = desks
-        assert plain.shadow is None and shadow.shadow is not None
-        cost: dict[str, list[float]] = {"plain": [], "shadow": []}
+        plain, shadow, control = desks
+        assert plain.shadow is None and control.shadow is None and shadow.shadow is not None
+        cost: dict[str, list[float]] = {"plain": [], "shadow": [], "control": []}
+        named = [("plain", plain), ("shadow", shadow), ("control", control)]
         for i, record in enumerate(records):
-            order = (("plain", plain), ("shadow", shadow)) if i % 2 == 0 else (("shadow", shadow), ("plain", plain))
-            for name, desk in order:
+            for name, desk in named[i % 3 :] + named[: i % 3]:
                 t = time.perf_counter()
                 done = desk.assess(record, persist=True, actor="bench")
                 cost[name].append(time.perf_counter() - t)
@@ -76,7 +77,9 @@ def main() -> None:
             f"stored-application path over {len(records) - warm} applications ({args.stored:,} stored before): "
             f"no shadow p50 {p50['plain'] * 1e3:.3f} ms, mean {mean['plain'] * 1e3:.3f} ms; "
             f"with shadow p50 {p50['shadow'] * 1e3:.3f} ms, mean {mean['shadow'] * 1e3:.3f} ms; "
-            f"ratio p50 {p50['shadow'] / p50['plain']:.2f}x, mean {mean['shadow'] / mean['plain']:.2f}x"
+            f"ratio p50 {p50['shadow'] / p50['plain']:.2f}x, mean {mean['shadow'] / mean['plain']:.2f}x "
+            f"(control, a second store without a challenger: p50 {p50['control'] / p50['plain']:.2f}x, "
+            f"mean {mean['control'] / mean['plain']:.2f}x)"
         )
         for desk in desks:
             desk.store.close()
