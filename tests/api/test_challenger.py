@@ -72,10 +72,17 @@ def _record_outcomes(client: TestClient, made: dict[str, tuple[float, bool]]) ->
         assert r.status_code == 201, r.text
 
 
-@pytest.fixture()
-def learning_client() -> Any:
-    settings = Settings(graph_url="memory://", model_refresh_seconds=0)
-    with TestClient(create_app(settings, EmbeddedStore("memory://"))) as client:
+@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def learning_client(request: pytest.FixtureRequest) -> Any:
+    """The service on an in-memory embedded store, or on the real Neo4j (an emptied database)."""
+    if request.param == "embedded":
+        store: Any = EmbeddedStore("memory://")
+        url = "memory://"
+    else:
+        store = request.getfixturevalue("neo4j_store")
+        url = store.url
+    settings = Settings(graph_url=url, model_refresh_seconds=0, monitoring=False)
+    with TestClient(create_app(settings, store)) as client:
         yield client
 
 
