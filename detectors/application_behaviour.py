@@ -49,6 +49,15 @@ def _velocity(ctx: ScoringContext) -> list[Observation]:
             continue
         nid = ids[0]
         counts = _window_counts([t for t, _ in usage[nid].recent], ctx.as_of)
+        if nid in ctx.terminals():
+            # The store's own kiosk: its pace is the store's footfall, not the applicant's.
+            sentence = (
+                f"Made through the {ctx.app.channel} channel on the lender's own {kind_word(kind)}: "
+                f"{counts['24h']} applications on it in 24 hours and {usage[nid].applications + 1} in all, "
+                "this one included, are the store's, not counted."
+            )
+            out.append(Observation(f"velocity_{kind}", 0.0, sentence, {"node_id": nid, "windows": counts}))
+            continue
         if kind == "employer":
             # A big employer is busy every day: measure the spike against its own month.
             daily = counts["30d"] / 30.0

@@ -2,7 +2,9 @@
 
 Walks the applicant-identifier graph outwards from the applicant, one hop
 at a time (applicant -> identifier is one hop), up to ``max_hops``, never
-through hubs or allow-listed identifiers, and reports the confirmed-fraud
+through hubs, allow-listed identifiers, identifiers that do not link people
+(IPs, employers: see ``DetectorParams.links_people``) or a store kiosk's
+device and IP, and reports the confirmed-fraud
 applicants and identifiers it reaches with the shortest path to each.
 
 Evidence counts node hops; sentences count *links* between people, one shared
@@ -13,7 +15,7 @@ one: one link), and name the identifiers along the way.
 from __future__ import annotations
 
 from detectors.signals import Observation, ScoringContext
-from detectors.wording import count, identifier, listing, through
+from detectors.wording import count, identifier, kind_word, listing, through
 from graph.vocabulary import BLOCKING_STATUSES, CONFIRMED_FRAUD, applicant_node, node_kind
 
 NAME = "bad_actor_proximity"
@@ -82,7 +84,8 @@ def observe(ctx: ScoringContext) -> list[Observation]:
     found: list[tuple[int, str]] = []
     frontier = list(ctx.identifiers())
     hops = 1
-    blocked: set[str] = set()
+    terminals = ctx.terminals()
+    blocked: set[str] = set(terminals)  # a store kiosk links nobody: never walked through
     while frontier and hops <= ctx.params.max_hops:
         labels = ctx.labels(frontier)
         for nid in frontier:
@@ -104,7 +107,9 @@ def observe(ctx: ScoringContext) -> list[Observation]:
                         parent[nid] = applicant_node(key)
                         nxt.append(nid)
         else:
-            open_ids = [n for n in frontier if n not in blocked]
+            # An IP or an employer is not a link between people: the walk goes on over the
+            # identifiers that link people (devices, phones, e-mails, bank accounts, addresses).
+            open_ids = [n for n in frontier if n not in blocked and ctx.params.links_people(node_kind(n))]
             usage = ctx.usage() if hops == 1 else ctx.far_usage(open_ids)
             usage = {n: usage[n] for n in open_ids if n in usage}
             nxt = []
@@ -135,7 +140,13 @@ def observe(ctx: ScoringContext) -> list[Observation]:
         Observation(
             "bad_actor_proximity",
             proximity,
-            _proximity_sentence(ctx, parent, fraud_people, far_ids),
+            _proximity_sentence(ctx, parent, fraud_people, far_ids)
+            + (
+                f" The lender's own {listing(sorted({kind_word(node_kind(n)) for n in terminals}))} used in the "
+                f"{ctx.app.channel} channel {'is' if len(terminals) == 1 else 'are'} not walked through."
+                if terminals
+                else ""
+            ),
             {
                 "confirmed_fraud_within_k": len(fraud_people),
                 "k": ctx.params.max_hops,

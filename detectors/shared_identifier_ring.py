@@ -55,7 +55,9 @@ def _terminal_sentence(ctx: ScoringContext, terminals: list[str]) -> str:
     )
 
 
-def _shared_sentence(ctx: ScoringContext, shared: list[str], weight: float, terminals: list[str]) -> str:
+def _shared_sentence(
+    ctx: ScoringContext, shared: list[str], weight: float, terminals: list[str], homely: bool = False
+) -> str:
     if not shared:
         return (
             "Shares no " + ("other " if terminals else "") + "identifier with other applicants."
@@ -63,56 +65,58 @@ def _shared_sentence(ctx: ScoringContext, shared: list[str], weight: float, term
     named = [f"{identifier(node_kind(nid), ctx.display(nid))} {_who(ctx, nid)}" for nid in shared[:3]]
     rest = len(shared) - len(named)
     return (
-        f"Shares {count(len(shared), 'identifier')} with other applicants (weighted by specificity and recency: "
-        f"{weight:.2f}): {listing(named)}"
-        + (f" and {rest} more." if rest else ".")
-        + _terminal_sentence(ctx, terminals)
+        f"Shares {count(len(shared), 'identifier')} with other applicants (weighted by specificity and recency"
+        + (f", those only its household shares at {percent(ctx.params.household_weight)}" if homely else "")
+        + f": {weight:.2f}): "
+        f"{listing(named)}" + (f" and {rest} more." if rest else ".") + _terminal_sentence(ctx, terminals)
     )
 
 
 def _terminals(ctx: ScoringContext, ids: list[str]) -> list[str]:
     """The application's device and IP when it was made through a terminal channel."""
-    if not ctx.app.channel or ctx.app.channel not in ctx.params.terminal_channels:
-        return []
-    own = {i.node_id for i in ctx.app.identifiers if i.kind in ("device", "ip")}
+    own = ctx.terminals()
     usage = ctx.usage()
     return [n for n in ids if n in own and usage[n].applicants - (ctx.subject in usage[n].members) > 0]
 
 
 def _household(ctx: ScoringContext, linking: dict[str, set[str]]) -> tuple[set[str], str]:
-    """The residents of the applicant's household and the phone or device they share
+    """The members of the applicant's household and the phone or device they share
     with the applicant (``(set(), "")`` when there is none).
 
     ``linking`` maps each specific identifier the applicant shares to the other
-    applicants who used it. The household is the other applicants of one of the
-    application's addresses, at most ``household_max`` with this one, when exactly
-    one phone or device and nothing else specific besides the address links the
-    applicant to them, and nothing specific the applicant shares with them links
-    anyone from outside the address."""
+    applicants who used it. A household is the other users of one phone or device,
+    at most ``household_max`` with this applicant, when nothing else specific but an
+    address links the applicant to any of them and everyone in the group who gave an
+    address gave the same one (at least one did), used by nobody outside the group."""
     usage = ctx.usage()
-    for ident in ctx.app.identifiers:
-        if ident.kind != "address" or ident.node_id not in linking:
+    own = {i.node_id for i in ctx.app.identifiers if i.kind == "address"}
+    for shared in sorted(n for n in linking if node_kind(n) in ("phone", "device")):
+        group = linking[shared]
+        if not group or len(group) + 1 > ctx.params.household_max:
             continue
-        use = usage[ident.node_id]
-        residents = set(use.members) - {ctx.subject}
-        if not residents or len(residents) + 1 > ctx.params.household_max:
+        if any(n != shared and node_kind(n) != "address" and who & group for n, who in linking.items()):
             continue
-        touching = {n for n, who in linking.items() if n != ident.node_id and who & residents}
-        if len(touching) != 1:
+        addresses = set(own)
+        for ids in ctx.neighbours(sorted(group)).values():
+            addresses.update(n for n in ids if node_kind(n) == "address")
+        if len(addresses) != 1:
             continue
-        (only,) = touching
-        if node_kind(only) in ("phone", "device") and linking[only] <= residents:
-            return residents, only
+        (home,) = addresses
+        use = usage.get(home) or ctx.far_usage([home]).get(home)
+        if use is not None and not set(use.members) - {ctx.subject} <= group:
+            continue
+        return group, shared
     return set(), ""
 
 
 def _household_clause(ctx: ScoringContext, household: set[str], shared: str) -> str:
     if not household:
         return ""
-    others = count(len(household), "other applicant")
+    one = len(household) == 1
     return (
-        f" {others} at this address {'shares' if len(household) == 1 else 'share'} only "
-        f"{identifier(node_kind(shared), ctx.display(shared))} with it: a household, not counted as a ring."
+        f" {count(len(household), 'other applicant')} {'shares' if one else 'share'} only "
+        f"{identifier(node_kind(shared), ctx.display(shared))} with it, and everyone who gave an address gave the "
+        "same one: a household, not counted as a ring."
     )
 
 
@@ -155,7 +159,7 @@ def observe(ctx: ScoringContext) -> list[Observation]:
     ids = sorted(usage)
     terminals = _terminals(ctx, ids)
     skipped = _allow_listed(ctx, ids) | set(terminals)
-    shared_weight = 0.0
+    weights: dict[str, float] = {}
     linking: dict[str, set[str]] = {}
     shared: list[dict[str, object]] = []
     first_hop: set[str] = set()
@@ -167,8 +171,7 @@ def observe(ctx: ScoringContext) -> list[Observation]:
         spec = ctx.specificity(nid, others + 1)
         age_days = max(0.0, ctx.as_of - use.last_ts) / DAY
         recency = math.exp(-age_days / ctx.recency_days(nid))
-        weight = spec * recency * min(others, 5)
-        shared_weight += weight
+        weights[nid] = spec * recency * min(others, 5)
         shared.append(
             {
                 "node_id": nid,
@@ -180,6 +183,11 @@ def observe(ctx: ScoringContext) -> list[Observation]:
         if spec >= ctx.params.ring_min_specificity and use.members:
             linking[nid] = set(use.members) - {ctx.subject}
     household, household_id = _household(ctx, linking)
+    # What only the household shares (its address, the family phone, the home IP) counts for less.
+    homely = {
+        n for n in weights if household and usage[n].members and set(usage[n].members) - {ctx.subject} <= household
+    }
+    shared_weight = sum(w * (ctx.params.household_weight if n in homely else 1.0) for n, w in weights.items())
     for who in linking.values():
         first_hop.update(who - household)
 
@@ -237,7 +245,7 @@ def observe(ctx: ScoringContext) -> list[Observation]:
         Observation(
             "shared_identifier",
             shared_weight,
-            _shared_sentence(ctx, [str(s["node_id"]) for s in by_specificity], shared_weight, terminals),
+            _shared_sentence(ctx, [str(s["node_id"]) for s in by_specificity], shared_weight, terminals, bool(homely)),
             {"identifiers": evidence_ids},
         ),
         Observation(

@@ -74,6 +74,8 @@ class DetectorParams:
     """Channels whose device and IP belong to the lender (a store kiosk serves every
     customer): sharing them links nobody."""
     household_max: int = 4
+    household_weight: float = 0.25
+    """How much an identifier only the applicant's household shares counts in the shared weight."""
     """An address with at most this many applicants, this one included, is a household
     when its residents share with the applicant one phone or device and nothing else."""
 
@@ -140,6 +142,14 @@ class ScoringContext:
     def labels(self, node_ids: Iterable[str]) -> dict[str, Label]:
         known = self.snapshot.labels
         return {n: known[n] for n in node_ids if n in known}
+
+    def terminals(self) -> set[str]:
+        """The application's device and IP when it was made through one of the lender's
+        terminal channels (``terminal_channels``): a store kiosk's, which serve every
+        customer, so sharing them links nobody."""
+        if not self.app.channel or self.app.channel not in self.params.terminal_channels:
+            return set()
+        return {i.node_id for i in self.app.identifiers if i.kind in ("device", "ip")}
 
     def specificity(self, node_id: str, applicants: int) -> float:
         """How telling it is that ``applicants`` people share this identifier."""
