@@ -21,7 +21,7 @@ from detectors import learning, registry
 from detectors.evaluation import train
 from detectors.model import Model
 from detectors.score import Scorer
-from graph.errors import InvalidInput, ModelError, StoreUnavailable
+from graph.errors import InvalidInput, ModelError, NotFound, StoreUnavailable
 from graph.store.outcomes import OUTCOMES
 
 log = logging.getLogger("ringsight")
@@ -76,7 +76,8 @@ class ModelChoice(DeskBase):
             elif self.shadow is None or self.shadow.model.version != challenger:
                 self.shadow = Scorer(config, registry.registered_model(self.store, challenger), self.scorer.disabled)
             self._registry_seen = text
-        except StoreUnavailable as exc:
+        except (StoreUnavailable, ModelError, NotFound) as exc:
+            # The models in use keep scoring; the next interval tries again.
             log.warning("could not read the model registry: %s", exc)
 
     # -- operations ----------------------------------------------------------------------------

@@ -8,8 +8,11 @@ import json
 
 import pytest
 
+from api.service.desk import FraudDesk
 from detectors.model import Baseline, Model, hand_set_model
 from detectors.registry import (
+    REGISTRY,
+    Registry,
     model_json,
     model_key,
     model_of_json,
@@ -18,7 +21,9 @@ from detectors.registry import (
     register_challenger,
     registered_model,
 )
+from detectors.score import Scorer
 from graph.errors import InvalidInput, ModelError, NotFound
+from graph.normalise import Normaliser
 from tests.unit.fakes import FakeStore
 
 
@@ -59,3 +64,23 @@ def test_challenger_then_promotion() -> None:
         registered_model(store, "m-broken")
     with pytest.raises(NotFound):
         registered_model(store, "m-missing")
+
+
+def test_the_desk_serves_the_registry_and_survives_a_broken_entry() -> None:
+    store = FakeStore()
+    desk = FraudDesk(store, Normaliser(b"unit-test-key-0123456789"), Scorer.default())
+    desk.model_refresh_seconds = 0
+    shipped = desk.scorer.model.version
+    challenger = _model(1.4)
+    register_challenger(store, challenger, 1.0, {})
+    desk.refresh_models()
+    assert desk.scorer.model.version == shipped
+    assert desk.shadow is not None and desk.shadow.model.version == challenger.version
+    promote(store, challenger.version)
+    desk.refresh_models()
+    assert desk.scorer.model.version == challenger.version and desk.shadow is None
+    # A champion whose stored model no longer reads: the models in use keep scoring.
+    store.put_setting(REGISTRY, Registry(champion="m-broken", versions=[{"version": "m-broken"}]).dumps())
+    store.put_setting(model_key("m-broken"), "{}")
+    desk.refresh_models()
+    assert desk.scorer.model.version == challenger.version
