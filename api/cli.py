@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -14,7 +15,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from api.cli_audit import audit_app
 from api.cli_models import models_app, outcomes_app
+from api.cli_work import work
 from api.settings import get_settings
 from graph.errors import InvalidInput, RingsightError
 
@@ -25,6 +28,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(outcomes_app, name="outcomes")
 console = Console(stderr=True)
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "sample"
+DEMO_STORE = Path(__file__).resolve().parent.parent / "data" / "demo.db"
 
 
 @contextmanager
@@ -60,13 +64,55 @@ def _settings() -> Any:
         _fail(InvalidInput(name, str(first["msg"])))
 
 
-def _desk() -> Any:
+def _desk(expect_new: bool = False) -> Any:
+    """The desk over the configured store. Every command opens its store here, and the
+    store is named on stderr in one line, with a warning when it is new or empty (a
+    command without RINGSIGHT_GRAPH_URL opens ./ringsight.db); ``expect_new``: the
+    caller fills a new store itself (the demo), so new and empty is no surprise."""
     from api.bootstrap import build_desk
 
+    settings = _settings()
+    new = _is_new_store(settings.graph_url)
     try:
-        return build_desk(_settings())
+        desk = build_desk(settings)
     except RingsightError as exc:
         _fail(exc)
+    try:
+        count = int(desk.store.stats()["applications"])
+    except RingsightError as exc:
+        desk.store.close()
+        _fail(exc)
+    _name_store(_store_name(), count, new, expect_new, "graph_url" in settings.model_fields_set)
+    return desk
+
+
+def _is_new_store(url: str) -> bool:
+    """Whether opening ``url`` creates the store (memory://, or a SQLite file not there yet);
+    False for a server's database, which this process cannot tell."""
+    scheme, _, rest = url.partition("://")
+    if scheme == "memory":
+        return True
+    return scheme == "sqlite" and rest.startswith("/") and not Path(rest[1:]).exists()
+
+
+def _name_store(where: str, applications: int, new: bool, expect_new: bool, configured: bool) -> None:
+    state = "new, empty" if new and not applications else f"{applications:,} applications"
+    console.print(f"ringsight: store {where} ({state})", soft_wrap=True, markup=False, highlight=False)
+    if applications or expect_new:
+        return
+    why = (
+        "RINGSIGHT_GRAPH_URL names it"
+        if configured
+        else "RINGSIGHT_GRAPH_URL is not set, so the default ./ringsight.db is used"
+    )
+    console.print(
+        f"ringsight: warning: this store is {'new and empty' if new else 'empty'} ({why}); "
+        f"the demo's store is RINGSIGHT_GRAPH_URL=sqlite:///{DEMO_STORE}",
+        style="yellow",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
 
 
 def _desk_normaliser() -> Any:
@@ -204,15 +250,15 @@ def _load(
 
 
 def _store_name() -> str:
-    """The configured store's URL without any credentials in it."""
-    from urllib.parse import urlsplit
-
-    url = urlsplit(_settings().graph_url)
-    return (
-        url._replace(netloc=url.hostname + (f":{url.port}" if url.port else "")).geturl()
-        if url.hostname
-        else url.geturl()
-    )
+    """The configured store's URL as a person reads it: a SQLite file by its absolute path
+    (``sqlite:////abs/path.db``), a server without the credentials in its URL."""
+    scheme, sep, rest = _settings().graph_url.partition("://")
+    if not sep:
+        return scheme
+    if scheme == "sqlite" and rest.startswith("/"):
+        return f"sqlite:///{os.path.abspath(rest[1:])}"
+    netloc, slash, tail = rest.partition("/")
+    return f"{scheme}://{netloc.rpartition('@')[2]}{slash}{tail}"
 
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
@@ -426,6 +472,13 @@ def serve(
     ] = False,
 ) -> None:
     """Run the HTTP service."""
+    # The service opens the store itself (an embedded store has one process): named, not opened, here.
+    new = _is_new_store(_settings().graph_url)
+    console.print(f"ringsight: store {_store_name()}{' (new, empty)' if new else ''}", soft_wrap=True, markup=False)
+    _run_server(host, port, workers, access_log)
+
+
+def _run_server(host: str, port: int, workers: int, access_log: bool) -> None:
     import uvicorn
 
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, access_log=access_log)
@@ -433,22 +486,99 @@ def serve(
 
 @app.command()
 def demo(
-    port: Annotated[int, typer.Option()] = 8000,
+    port: Annotated[int, typer.Option(envvar="PORT", help="Port to serve on (or the PORT variable)")] = 8000,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
+    prepare_only: Annotated[bool, typer.Option(help="Prepare the store, then exit without serving")] = False,
 ) -> None:
-    """Load the checked-in sample into the configured store (once) and serve it."""
-    from graph.loading import load_applications, load_bad_actors
+    """Replay the checked-in sample through the desk into the configured store, then serve it.
 
-    desk = _desk()
-    if desk.store.stats()["applications"] == 0:
-        report = load_applications(desk.store, desk.normaliser, SAMPLE)
-        labels = load_bad_actors(desk.store, desk.normaliser, SAMPLE)
-        console.print(f"loaded {report.stored:,} sample applications and {labels} bad-actor labels")
-    desk.store.close()
-    console.print(
-        f"API docs: http://{host}:{port}/docs   console: http://{host}:{port}/console (API key: dev-investigator)"
-    )
-    serve(host=host, port=port, workers=1, access_log=False)
+    The sample is scored in time order as the scoring flow would have, its known bad actors
+    are confirmed (monitoring alerts), one ring run is made and a case is opened on every
+    critical ring; what the store holds already is kept, so a second run adds nothing.
+    """
+    from api.service.demo import prepare_demo
+    from graph.loading import applications_file, count_rows
+
+    if not prepare_only:
+        _check_port_free(host, port)
+    settings = _settings()
+    scheme, _, rest = settings.graph_url.partition("://")
+    if scheme == "sqlite" and rest.startswith("/"):
+        Path(rest[1:]).parent.mkdir(parents=True, exist_ok=True)  # data/ is not in a fresh clone
+    desk = _desk(expect_new=True)
+    try:
+        with _progress(count_rows(applications_file(SAMPLE)), "scoring the sample") as advance:
+            report = prepare_demo(desk, SAMPLE, monitoring=settings.monitoring, progress=advance)
+    except RingsightError as exc:
+        _fail(exc)
+    finally:
+        desk.store.close()
+    _print_demo_report(report)
+    _print_demo_guide(host, port, desk.review, settings)
+    if not prepare_only:
+        _run_server(host, port, 1, False)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail before preparing when the demo could not serve on ``port`` (exit 2)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            _fail(InvalidInput("--port", f"cannot serve on {host}:{port} ({exc.strerror}): try make demo PORT=8123"))
+
+
+def _print_demo_report(report: Any) -> None:
+    def say(text: str) -> None:
+        console.print(text, soft_wrap=True, markup=False, highlight=False)
+
+    if report.wrote_nothing:
+        say(f"demo store ready: {report.already_scored:,} sample applications scored before; nothing to add")
+    if report.scored:
+        bands = ", ".join(f"{report.bands[b]:,} {b}" for b in ("low", "medium", "high", "critical"))
+        each = report.scoring_seconds / report.scored * 1000
+        monitored = ", with monitoring" if report.monitored else ""
+        say(
+            f"scored {report.scored:,} applications in time order in {report.scoring_seconds:.1f} s "
+            f"({each:.1f} ms each{monitored}): {bands}"
+        )
+    if report.labels:
+        say(f"confirmed {report.labels} known bad actors as fraud (monitoring re-scored whom they reach)")
+    if report.ring_run:
+        say(f"ring run {report.ring_run} in {report.ring_seconds:.1f} s")
+    if not report.wrote_nothing:
+        say(
+            f"{report.rings} active rings, {report.critical_rings} critical; {len(report.cases_opened)} cases "
+            f"opened, {report.alerts:,} alerts raised; prepared in {report.seconds:.1f} s"
+        )
+
+
+def _print_demo_guide(host: str, port: int, review: Any, settings: Any) -> None:
+    from api.service.demo import role_guide
+    from api.settings import DEV_API_KEYS
+
+    def say(text: str) -> None:
+        console.print(text, soft_wrap=True, markup=False, highlight=False)
+
+    base = f"http://{host}:{port}"
+    say(f"console   {base}/console")
+    say(f"API docs  {base}/docs")
+    keys = {k: r for k, r in DEV_API_KEYS.items() if settings.api_keys.get(k) == r}
+    if keys:
+        say("development API keys (header X-API-Key):")
+        guide = role_guide(review)
+        for key, role in keys.items():
+            say(f"  {key:17s} {role}: {guide[role]}")
+    where = _store_name()
+    if where.startswith("memory:"):
+        say("the store is memory://: it lives in the server process only")
+        return
+    hint = " (stop the server first: the embedded store is open in one process at a time)"
+    say(f"CLI commands on this store{hint if where.startswith('sqlite:') else ''}:")
+    say(f"  RINGSIGHT_GRAPH_URL={where} ringsight stats")
 
 
 @rings_app.command("detect")
@@ -557,6 +687,10 @@ def adapt(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     console.print(f"wrote {', '.join(p.name for p in paths.values())} to {out}")
+
+
+app.add_typer(audit_app, name="audit")
+app.command("work")(work)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -142,3 +142,54 @@ def test_an_id_reused_for_another_applicant_is_a_rejected_row(tmp_path: Path, cl
     assert r.exit_code == 3 and "300 stored" in r.output and "1 rejected" in r.output, r.output
     bad = [json.loads(line) for line in rejects.read_text().splitlines()]
     assert [(b["line"], b["field"]) for b in bad] == [(len(rows) + 2, "application_id")]
+
+
+def test_every_command_names_its_store_and_warns_when_it_is_new_and_empty(tmp_path: Path, cli_db: str) -> None:
+    assert cli_db.startswith("sqlite:////")  # the fixture's store, by its absolute path
+    r = runner.invoke(app, ["stats"])
+    assert r.exit_code == 0, r.output
+    assert f"ringsight: store {cli_db} (new, empty)\n" in r.stderr
+    assert "warning: this store is new and empty (RINGSIGHT_GRAPH_URL names it)" in r.stderr
+    assert "ringsight:" not in r.stdout and json.loads(r.stdout)["applications"] == 0
+    again = runner.invoke(app, ["stats"])
+    assert f"ringsight: store {cli_db} (0 applications)" in again.stderr
+    assert "warning: this store is empty" in again.stderr
+    out = tmp_path / "gen"
+    assert runner.invoke(app, ["generate", "--applications", "300", "--out", str(out)]).exit_code == 0
+    loaded = runner.invoke(app, ["load", str(out)])
+    assert loaded.exit_code == 0 and f"into {cli_db}: 300 stored" in loaded.stderr, loaded.output
+    for command in (["stats"], ["rings", "detect", "--no-write", "--out", str(tmp_path / "rings")]):
+        r = runner.invoke(app, command)
+        assert r.exit_code == 0, r.output
+        assert r.stderr.startswith(f"ringsight: store {cli_db} (300 applications)\n") and "warning" not in r.stderr
+
+
+def test_without_a_store_url_the_default_store_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RINGSIGHT_GRAPH_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    r = runner.invoke(app, ["stats"])
+    get_settings.cache_clear()
+    assert r.exit_code == 0, r.output
+    assert f"ringsight: store sqlite:///{tmp_path}/ringsight.db (new, empty)" in r.stderr
+    assert "RINGSIGHT_GRAPH_URL is not set, so the default ./ringsight.db is used" in r.stderr
+    assert "RINGSIGHT_GRAPH_URL=sqlite:///" in r.stderr and "data/demo.db" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("neo4j+s://reader:s3cret@db.example.com:7687", "neo4j+s://db.example.com:7687"),
+        ("bolt://neo4j:pw@127.0.0.1:7687/?policy=eu", "bolt://127.0.0.1:7687/?policy=eu"),
+        ("memory://", "memory://"),
+    ],
+)
+def test_a_store_is_named_without_credentials(url: str, named: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.cli import _store_name
+
+    monkeypatch.setenv("RINGSIGHT_GRAPH_URL", url)
+    get_settings.cache_clear()
+    try:
+        assert _store_name() == named
+    finally:
+        get_settings.cache_clear()

@@ -26,6 +26,7 @@ UNIQUE: tuple[tuple[str, str], ...] = (
     ("AuditSeal", "n"),
     ("Work", "seq"),
     ("Lock", "name"),
+    ("RingJoin", "applicant_key"),
     ("Setting", "name"),
 )
 INDEXED: tuple[tuple[str, str], ...] = (
