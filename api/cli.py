@@ -172,6 +172,10 @@ def load(
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace the import set in the --neo4j-import folder")] = False,
     bad_actors_only: Annotated[bool, typer.Option(help="Load only the folder's bad_actors.csv")] = False,
+    outcomes: Annotated[
+        Path | None,
+        typer.Option(help="Then record loan outcomes from this CSV (= ringsight outcomes load)"),
+    ] = None,
 ) -> None:
     """Load applications (and bad_actors.csv of a folder) into the configured store.
 
@@ -183,10 +187,21 @@ def load(
     """
     # A plain `kill` stops the load like Ctrl-C: the worker processes are shut down too.
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    rejected: typer.Exit | None = None
     try:
         _load(path, batch_size, rejects, neo4j_import, overwrite, bad_actors_only)
+    except typer.Exit as exc:
+        if exc.exit_code != 3 or outcomes is None:
+            raise
+        rejected = exc  # rows rejected: the outcomes of the stored ones are still recorded
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if outcomes is not None:
+        from api.cli_models import load_outcomes
+
+        load_outcomes(outcomes)
+    if rejected is not None:
+        raise rejected
 
 
 def _load(
@@ -387,12 +402,27 @@ def _replayed(data: Path) -> tuple[Any, Any]:
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Argument(help="A labelled data-set folder (applications + truth.csv)")],
+    data: Annotated[Path | None, typer.Argument(help="A labelled data-set folder (applications + truth.csv)")] = None,
     out: Annotated[Path, typer.Option(help="Model file to write")] = Path("model.json"),
+    from_store: Annotated[
+        bool, typer.Option(help="Fit a challenger on the store's labels and outcomes (= ringsight models train)")
+    ] = False,
+    as_of: Annotated[str | None, typer.Option(help="--from-store: labels and outcomes known by then")] = None,
+    label_delay: Annotated[str, typer.Option(help="--from-store: how long a label takes to be known")] = "30d",
 ) -> None:
-    """Learn baselines and weights from labelled outcomes; write a versioned model file."""
+    """Learn baselines and weights from a labelled data set and write a versioned model file;
+    or, with --from-store, register a challenger fitted on what the store knew at --as-of."""
     from detectors.evaluation import train as fit
 
+    if from_store:
+        from api.cli_models import train as train_challenger
+
+        if as_of is None:
+            raise typer.BadParameter("--from-store needs --as-of", param_hint="--as-of")
+        train_challenger(as_of, label_delay)
+        return
+    if data is None:
+        raise typer.BadParameter("name a labelled data-set folder, or use --from-store", param_hint="DATA")
     scorer, played = _replayed(data)
     model = fit(scorer, played)
     model.save(out)

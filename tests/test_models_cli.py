@@ -95,3 +95,21 @@ def test_a_training_date_before_any_outcome_cannot_train(stored: tuple[str, dict
     assert young.exit_code == 2
     assert "known by 2026-02-01T00:00:00Z" in young.output and ", 0 fraud, 0 legitimate" in young.output
     assert runner.invoke(app, ["models", "train", "--as-of", "yesterday"]).exit_code == 2
+
+
+def test_the_issue_names_work_too(stored: tuple[str, dict[str, tuple[float, bool]]], tmp_path: Path) -> None:
+    """``ringsight load DIR --outcomes FILE`` and ``ringsight train --from-store`` are the
+    same commands as ``outcomes load`` and ``models train``."""
+    _, made = stored
+    outcomes = tmp_path / "outcomes.csv"
+    _write_outcomes(outcomes, made)
+    folder = tmp_path / "more"
+    folder.mkdir()
+    (folder / "applications.csv").write_text("application_id,submitted_at,applicant.national_id\n")
+    loaded = runner.invoke(app, ["load", str(folder), "--outcomes", str(outcomes)])
+    assert "108 outcomes recorded, 48 applicants labelled confirmed fraud" in loaded.output, loaded.output
+    assert loaded.exit_code == 3  # the two refused outcome rows
+    trained = runner.invoke(app, ["train", "--from-store", "--as-of", "2026-12-01"])
+    assert trained.exit_code == 0, trained.output
+    assert json.loads(trained.stdout[trained.stdout.index("{") :])["trained_on"] == 108
+    assert runner.invoke(app, ["train", "--from-store"]).exit_code == 2  # --as-of is needed
