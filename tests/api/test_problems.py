@@ -28,7 +28,12 @@ def test_a_body_that_is_not_json_is_a_422_on_the_body(client: TestClient, body: 
 
 @pytest.mark.parametrize(
     ("path", "allowed"),
-    [("/v1/labels", "GET, POST"), ("/v1/rings/runs", "POST"), ("/v1/rings/R-1", "GET"), ("/v1/alerts/AL-1", "GET, POST")],
+    [
+        ("/v1/labels", "GET, POST"),
+        ("/v1/rings/runs", "POST"),
+        ("/v1/rings/R-1", "GET"),
+        ("/v1/alerts/AL-1", "GET, POST"),
+    ],
 )
 def test_a_405_names_every_documented_method(client: TestClient, path: str, allowed: str) -> None:
     r = client.delete(path, headers=ADMIN)
