@@ -723,3 +723,10 @@ def test_a_committed_write_the_index_failed_to_take_is_read_back_from_sqlite(
     usage = store.identifier_usage([f"device:{_hexkey(2)}"], 10.0, 100.0, 30)[f"device:{_hexkey(2)}"]
     assert usage.applicants == 2 and usage.members == (_hexkey(1), _hexkey(3))
     store.close()
+
+
+def test_a_store_in_a_new_folder_is_created_with_its_folder(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new' / 'dir' / 'x.db'}"
+    with EmbeddedStore(url) as store:
+        assert store.stats()["applications"] == 0
+    assert (tmp_path / "new" / "dir" / "x.db").exists()

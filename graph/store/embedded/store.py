@@ -22,6 +22,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -84,6 +85,12 @@ class EmbeddedStore(
         self._lock = threading.RLock()
         self._path = path_of(url)
         self._closed = False
+        if self._path is not None:
+            # SQLite creates the file, not its folder: a store in a new folder is made whole.
+            try:
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailable(f"cannot create the folder of {self._path}: {exc}") from exc
         self._process_lock = ProcessLock(self._path) if self._path is not None else None
         try:
             self._db = connect(self._path)
