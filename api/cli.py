@@ -64,23 +64,30 @@ def _settings() -> Any:
         _fail(InvalidInput(name, str(first["msg"])))
 
 
-def _desk(expect_new: bool = False) -> Any:
+def _desk(expect_new: bool = False, raise_unavailable: bool = False) -> Any:
     """The desk over the configured store. Every command opens its store here, and the
     store is named on stderr in one line, with a warning when it is new or empty (a
     command without RINGSIGHT_GRAPH_URL opens ./ringsight.db); ``expect_new``: the
-    caller fills a new store itself (the demo), so new and empty is no surprise."""
+    caller fills a new store itself (the demo), so new and empty is no surprise;
+    ``raise_unavailable``: a store that does not answer is raised, for a command with an
+    exit code of its own for it (``rings detect``), not exit 2."""
     from api.bootstrap import build_desk
+    from graph.errors import StoreUnavailable
 
     settings = _settings()
     new = _is_new_store(settings.graph_url)
     try:
         desk = build_desk(settings)
     except RingsightError as exc:
+        if raise_unavailable and isinstance(exc, StoreUnavailable):
+            raise
         _fail(exc)
     try:
         count = int(desk.store.stats()["applications"])
     except RingsightError as exc:
         desk.store.close()
+        if raise_unavailable and isinstance(exc, StoreUnavailable):
+            raise
         _fail(exc)
     _name_store(_store_name(), count, new, expect_new, "graph_url" in settings.model_fields_set)
     return desk
@@ -642,7 +649,7 @@ def rings_detect(
         params = RingParams().with_overrides(
             max_ring_size=max_ring_size, threshold=threshold, min_members=min_members, critical=critical
         )
-        desk = _desk()
+        desk = _desk(raise_unavailable=True)
     except StoreUnavailable as exc:
         raise stop(3, exc) from exc
     except (RingsightError, ValueError) as exc:

@@ -193,3 +193,16 @@ def test_a_store_is_named_without_credentials(url: str, named: str, monkeypatch:
         assert _store_name() == named
     finally:
         get_settings.cache_clear()
+
+
+def test_rings_detect_exits_3_when_the_store_does_not_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.settings import get_settings
+
+    monkeypatch.setenv("RINGSIGHT_GRAPH_URL", "bolt://127.0.0.1:1")  # nothing listens there
+    monkeypatch.setenv("RINGSIGHT_NEO4J_TIMEOUT_SECONDS", "0.5")
+    get_settings.cache_clear()
+    try:
+        done = runner.invoke(app, ["rings", "detect"])
+    finally:
+        get_settings.cache_clear()
+    assert done.exit_code == 3, done.output
