@@ -175,6 +175,6 @@ def test_duplicates_are_merged_or_named_while_the_store_serves(private_neo4j: An
                 assert links["n"] == 2, "the twin's link moved to the kept node"
             assert "ringsight_device_key" in _schema_names(private_neo4j.url)
             # The store keeps serving while the application duplicate waits for a person.
-            assert client.post("/v1/applications", json=_app(3), headers=SCORER).status_code == 200
+            _stored(client, _app(3))
     finally:
         store.close()

@@ -213,7 +213,7 @@ class Neo4jStore(OnlineRingNodes, CaseNodes, AuditSealNodes, WorkNodes, Investig
                 self._restore_settings(session)
                 self._plan_scoring(session)
             self._schema_ready = True
-            self._schema_checked = time.monotonic()
+            self._schema_checked = self._conflicts_checked = time.monotonic()
 
     def _restore_settings(self, session: neo4j.Session) -> None:
         """Write back the settings this process bound (the PII key's fingerprint) when the
@@ -225,19 +225,30 @@ class Neo4jStore(OnlineRingNodes, CaseNodes, AuditSealNodes, WorkNodes, Investig
 
     def _check_schema(self, session: neo4j.Session) -> None:
         """Every ``SCHEMA_CHECK_SECONDS``: is the schema still there? A server restarted onto
-        an empty or restored database lacks it; the next preparation recreates it."""
+        an empty or restored database lacks it; the next preparation recreates it. Rules the
+        data blocks (duplicates) are tried again every ``CONFLICT_CHECK_SECONDS`` on a thread
+        of their own, while the store keeps serving."""
         if not self._schema_ready or time.monotonic() - self._schema_checked < SCHEMA_CHECK_SECONDS:
             return
-        lacking = schema.missing(session, READY_SECONDS)
+        lacking = schema.missing(session, READY_SECONDS) - set(self._conflicts)
         self._schema_checked = time.monotonic()
-        if self._conflicts and time.monotonic() - self._conflicts_checked > CONFLICT_CHECK_SECONDS:
-            lacking |= set(self._conflicts)  # try the blocked rules again (duplicates may be gone)
-            self._conflicts_checked = time.monotonic()
-        else:
-            lacking -= set(self._conflicts)
         if lacking:
             log.warning("Neo4j lacks %d ringsight constraints or indexes (restarted empty?); recreating", len(lacking))
             self._schema_ready = False
+        elif self._conflicts and time.monotonic() - self._conflicts_checked > CONFLICT_CHECK_SECONDS:
+            self._conflicts_checked = time.monotonic()
+            threading.Thread(target=self._retry_conflicts, name="neo4j-schema-conflicts", daemon=True).start()
+
+    def _retry_conflicts(self) -> None:
+        """Try the rules the data blocked again (their duplicates may be resolved or, for
+        identifiers and applicants, mergeable now); the store serves meanwhile."""
+        try:
+            with Outage("checking the schema"), self._driver.session(database=self._database) as session:
+                healed = schema.ensure(session, max(60.0, self._timeout))
+        except Exception as exc:  # the next round tries again
+            log.warning("Neo4j schema re-check failed: %s", exc)
+            return
+        self._conflicts = {f"ringsight_{c.label.lower()}_{c.prop}": str(c) for c in healed.conflicts}
 
     def _prepare_in_background(self) -> None:
         """Create the schema and plan the scoring flow on a thread of its own (readiness
