@@ -61,30 +61,31 @@ class AuditIntegrity(DeskBase):
         message = f"{n}|{upto}|{count}|{chain}|{previous}".encode()
         return hmac.new(self._seal_key(), message, hashlib.sha256).hexdigest()
 
+    def _chain(self, after: int, upto: int, chain: str) -> tuple[int, int, str]:
+        """Run the chain from ``chain`` over the events with ``after < seq <= upto``, page by
+        page: (how many, the last one's seq or ``after``, the chain after them)."""
+        count, last = 0, after
+        while True:
+            page = self.store.audit_after(last, upto, PAGE)
+            for event in page:
+                chain = link(chain, event)
+            count += len(page)
+            if page:
+                last = page[-1].seq
+            if len(page) < PAGE:
+                return count, last, chain
+
     def seal(self) -> AuditSeal | None:
         """Seal the settled events after the last seal; None when there are none (or
         another process sealed them first)."""
         seals = self.store.audit_seals()
         last = seals[-1] if seals else None
         after, chain = (last.upto, last.chain) if last else (0, GENESIS)
-        upto = self.store.audit_settled()
-        count = 0
-        cursor = after
-        while True:
-            page = self.store.audit_after(cursor, upto, PAGE)
-            for event in page:
-                chain = link(chain, event)
-                count += 1
-            if len(page) < PAGE:
-                break
-            cursor = page[-1].seq
+        count, upto, chain = self._chain(after, self.store.audit_settled(), chain)
         if count == 0:
             return None
         n = last.n + 1 if last else 1
-        sealed_upto = cursor if len(page) == 0 else page[-1].seq
-        seal = AuditSeal(
-            n, sealed_upto, count, chain, self._mac(n, sealed_upto, count, chain, last.mac if last else ""), self.now()
-        )
+        seal = AuditSeal(n, upto, count, chain, self._mac(n, upto, count, chain, last.mac if last else ""), self.now())
         try:
             self.store.add_audit_seal(seal)
         except Conflict:
@@ -97,16 +98,7 @@ class AuditIntegrity(DeskBase):
         chain, after, previous_mac = GENESIS, 0, ""
         for seal in self.store.audit_seals():
             out.seals += 1
-            count = 0
-            cursor = after
-            while True:
-                page = self.store.audit_after(cursor, seal.upto, PAGE)
-                for event in page:
-                    chain = link(chain, event)
-                    count += 1
-                if len(page) < PAGE:
-                    break
-                cursor = page[-1].seq
+            count, _, chain = self._chain(after, seal.upto, chain)
             out.sealed_events += count
             if count != seal.count:
                 out.problems.append(
@@ -117,11 +109,5 @@ class AuditIntegrity(DeskBase):
             if seal.mac != self._mac(seal.n, seal.upto, seal.count, seal.chain, previous_mac):
                 out.problems.append(f"seal {seal.n}: its MAC does not match (the seal was rewritten, or another key)")
             chain, after, previous_mac = seal.chain, seal.upto, seal.mac
-        cursor = after
-        while True:
-            page = self.store.audit_after(cursor, 2**63 - 1, PAGE)
-            out.unsealed_events += len(page)
-            if len(page) < PAGE:
-                break
-            cursor = page[-1].seq
+        out.unsealed_events = self._chain(after, 2**63 - 1, chain)[0]
         return out

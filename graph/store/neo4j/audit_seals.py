@@ -20,6 +20,7 @@ import neo4j
 from neo4j.exceptions import ConstraintError
 
 from graph.errors import Conflict, StoreUnavailable
+from graph.store.neo4j.outage import refused_by_constraint
 from graph.store.neo4j.queries import AUDIT_FIELDS
 from graph.store.records import AuditEvent, AuditSeal
 
@@ -67,9 +68,6 @@ class AuditSealNodes:
                 "add_audit_seal", Q_ADD_SEAL, n=s.n, upto=s.upto, count=s.count, chain=s.chain, mac=s.mac, at=s.at
             )
         except (ConstraintError, StoreUnavailable) as exc:
-            seen: BaseException | None = exc
-            while seen is not None:
-                if isinstance(seen, ConstraintError):
-                    raise Conflict(f"audit seal {s.n} exists") from exc
-                seen = seen.__cause__ or seen.__context__
+            if refused_by_constraint(exc):
+                raise Conflict(f"audit seal {s.n} exists") from exc
             raise

@@ -18,6 +18,7 @@ from neo4j.exceptions import ConstraintError
 
 from graph.errors import Conflict, NotFound, StoreUnavailable
 from graph.store.neo4j import queries as q
+from graph.store.neo4j.outage import refused_by_constraint
 from graph.store.neo4j.rows import audit_params, new_seq, to_json
 from graph.store.records import Alert, AuditEntry, Case, CaseStep
 
@@ -95,15 +96,6 @@ def _case_params(c: Case) -> dict[str, Any]:
     }
 
 
-def _refused(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ConstraintError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
 class CaseNodes:
     """The alerts and cases part of :class:`graph.store.case_log.CaseLog` on Neo4j."""
 
@@ -172,7 +164,7 @@ class CaseNodes:
         try:
             self._write(what, work)
         except (ConstraintError, StoreUnavailable) as exc:
-            if _refused(exc):
+            if refused_by_constraint(exc):
                 raise Conflict(refused) from exc
             raise
 

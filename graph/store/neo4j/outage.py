@@ -3,7 +3,7 @@ them into :class:`graph.errors.StoreUnavailable`."""
 
 from __future__ import annotations
 
-from neo4j.exceptions import ClientError, DriverError, Neo4jError
+from neo4j.exceptions import ClientError, ConstraintError, DriverError, Neo4jError
 
 from graph.errors import StoreUnavailable
 
@@ -22,6 +22,17 @@ def _is_unavailable(exc: BaseException) -> bool:
             )
         return True
     return type(exc).__name__ in ("UnableToConnectError", "GdsNotFound")
+
+
+def refused_by_constraint(exc: BaseException) -> bool:
+    """Whether a uniqueness constraint refused the write (also when the driver reports it
+    as the failed result of the rolled-back transaction, with the refusal as its cause)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConstraintError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class Outage:

@@ -55,7 +55,7 @@ from graph.store.neo4j.cases import CaseNodes
 from graph.store.neo4j.gds import GdsWork
 from graph.store.neo4j.investigator_reads import InvestigatorNodes
 from graph.store.neo4j.online_rings import OnlineRingNodes
-from graph.store.neo4j.outage import Outage
+from graph.store.neo4j.outage import Outage, refused_by_constraint
 from graph.store.neo4j.outcomes import OutcomeNodes
 from graph.store.neo4j.rows import (
     application_of,
@@ -105,17 +105,6 @@ SCHEMA_CHECK_SECONDS = 10.0
 """How often readiness checks that the schema is still there."""
 CONFLICT_CHECK_SECONDS = 60.0
 """How often a rule blocked by duplicates is tried again (finding them scans the label)."""
-
-
-def _refused_by_constraint(exc: BaseException) -> bool:
-    """Whether a uniqueness constraint refused the write (also when the driver reports it
-    as the failed result of the rolled-back transaction, with the refusal as its cause)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ConstraintError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 class Neo4jStore(OnlineRingNodes, CaseNodes, AuditSealNodes, WorkNodes, InvestigatorNodes, OutcomeNodes, GraphStore):
@@ -387,7 +376,7 @@ class Neo4jStore(OnlineRingNodes, CaseNodes, AuditSealNodes, WorkNodes, Investig
             try:
                 return self._write(what, work, timeout)
             except (ConstraintError, StoreUnavailable) as exc:
-                if not _refused_by_constraint(exc):
+                if not refused_by_constraint(exc):
                     raise
                 if attempt == q.UPSERT_ATTEMPTS - 1:
                     raise StoreUnavailable(f"neo4j: {what} kept colliding with concurrent writers: {exc}") from exc
