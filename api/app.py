@@ -63,7 +63,9 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         app.state.desk = build_desk(settings, store)
         desk = app.state.desk
         run_worker = settings.monitoring and settings.monitoring_worker
-        app.state.monitoring = MonitoringWorker(desk.store, desk.on_new_application) if run_worker else None
+        app.state.monitoring = MonitoringWorker(desk.store, desk.follow_ups()) if run_worker else None
+        if app.state.monitoring is not None:
+            desk.work_queued = app.state.monitoring.wake  # a write queued work: look now, not at the next poll
         sealing = (
             Periodic("audit-seal", settings.audit_seal_seconds, app.state.desk.seal)
             if settings.audit_seal_seconds

@@ -40,6 +40,6 @@ def build_desk(settings: Settings, store: GraphStore | None = None) -> FraudDesk
         raise
     desk = FraudDesk(store, normaliser, Scorer.default(settings.config_path, settings.model_path))
     desk.review = ReviewPolicy.of(settings.case_outcome_layers, settings.case_committee_limit_share)
-    desk.queue_monitoring = settings.monitoring
+    desk.monitoring = "queued" if settings.monitoring else "off"
     desk.configure_learning(settings.fraud_outcomes, settings.model_refresh_seconds)
     return desk

@@ -186,6 +186,8 @@ def load_outcomes(
     finally:
         desk.store.close()
     console.print(f"{recorded:,} outcomes recorded, {labelled:,} applicants labelled confirmed fraud")
+    if labelled and desk.monitoring == "queued":
+        console.print("the re-scoring of whom they link to is queued: a serving API or `ringsight work` does it")
     for problem in refused[:20]:
         console.print(f"  refused {problem}", soft_wrap=True, markup=False, highlight=False)
     if refused:

@@ -19,7 +19,7 @@ def work(once: bool = typer.Option(False, "--once", help="Drain what is queued n
     from api.service.monitoring_worker import MonitoringWorker
 
     desk = _desk()
-    worker = MonitoringWorker(desk.store, desk.on_new_application)
+    worker = MonitoringWorker(desk.store, desk.follow_ups())
     console.print(f"ringsight work: draining the monitoring queue as {worker.name}", markup=False)
     try:
         if once:

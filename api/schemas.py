@@ -363,16 +363,35 @@ class AlertView(BaseModel):
         )
 
 
+Rescore = Literal["queued", "done", "off"]
+
+RESCORE_DESCRIPTION = (
+    "How whom the change reaches is re-scored: `queued` (the service; written with the change, "
+    "done by the monitoring worker: the alerts it raises appear in GET /v1/alerts with trigger "
+    "`label:<status>:<node_id>`), `done` (ran in the call; `alerts` are what it raised) or "
+    "`off` (RINGSIGHT_MONITORING=false)"
+)
+
+
 class LabelResult(BaseModel):
     node_id: str
     status: LabelStatus | None = Field(description="The label now (null once withdrawn)")
-    alerts: list[AlertView] = Field(default_factory=list, description="Alerts the change raised")
+    rescore: Rescore = Field(description=RESCORE_DESCRIPTION)
+    alerts: list[AlertView] = Field(default_factory=list, description="Alerts raised in the call (rescore `done`)")
 
 
 class RescoreResult(BaseModel):
     applicant_id: str
     decision: DecisionView
     alerts: list[AlertView]
+
+
+class MonitoringQueue(BaseModel):
+    pending: int = Field(
+        ge=0,
+        description="Re-scoring work queued by stored applications and label changes and not done yet "
+        "(0: every alert those writes cause has been raised)",
+    )
 
 
 class AlertUpdated(BaseModel):

@@ -41,7 +41,7 @@ def run(hook: bool, n: int) -> tuple[list[float], int]:
     try:
         with TestClient(create_app(Settings(graph_url="memory://"), store)) as client:
             desk = client.app.state.desk  # type: ignore[attr-defined]
-            desk.queue_monitoring = False
+            desk.monitoring = "off"
             for k in range(1, 6):
                 body = operator(k, "dfp-ring", k, phone="+86 139 0000 0001")
                 desk.assess(ApplicationRecord.model_validate(body), persist=True, actor=ACTOR)

@@ -22,6 +22,7 @@ from api.app import create_app
 from api.routes import EXAMPLE
 from api.settings import Settings
 from graph.store.embedded.store import EmbeddedStore
+from tests.api.settle import settle
 
 SCORER = {"X-API-Key": "dev-scorer"}
 INVESTIGATOR = {"X-API-Key": "dev-investigator"}
@@ -173,7 +174,8 @@ def test_confirming_fraud_raises_alerts_and_is_audited(client: TestClient, store
         json={"node_id": ids[0], "status": "confirmed_fraud", "reason": "chargeback confirmed"},
         headers=INVESTIGATOR,
     )
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.json()["rescore"] == "queued"
+    settle(client)
     alerts = client.get("/v1/alerts", headers=INVESTIGATOR).json()
     assert {a["applicant_id"] for a in alerts} >= set(ids[1:])
     assert all(a["tier"] in ("watch", "investigate", "freeze_recommended") for a in alerts)

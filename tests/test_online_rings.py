@@ -15,6 +15,7 @@ from api.app import create_app
 from api.settings import Settings
 from graph.records import ApplicationRecord
 from graph.store.embedded.store import EmbeddedStore
+from tests.api.settle import settle
 from tests.test_api import ADMIN, INVESTIGATOR, SCORER, application
 
 
@@ -147,6 +148,7 @@ def test_monitoring_alerts_name_the_ring_of_an_online_member(client: TestClient,
     (ring,) = store.rings()
     newcomer = _post(client, operator(36, "dfp-ring-c", 10))
     assert newcomer["ring"]["ring_id"] == ring.ring_id
+    settle(client)
     alerts = client.get("/v1/alerts", headers=INVESTIGATOR).json()
     assert alerts, "the newcomer's linked members are re-scored and alerted"
     assert {a["applicant_id"] for a in alerts} <= {f"applicant:{a.applicant_key}" for a in loaded}

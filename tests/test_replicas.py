@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from api.routes import EXAMPLE
-from graph.store import open_store
+from graph.store import GraphStore, open_store
 from tests.api.conftest import free_port
 
 pytestmark = pytest.mark.neo4j
@@ -72,6 +72,13 @@ def application(n: int, device: str, month: str) -> dict[str, Any]:
     return body
 
 
+def _drained(store: GraphStore) -> None:
+    deadline = time.monotonic() + 60
+    while store.pending_work() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert store.pending_work() == 0, "the queue was not drained"
+
+
 def test_two_replicas_share_the_queue_the_alerts_and_the_ring_run_lock(replicas: list[str], neo4j_url: str) -> None:
     a, b = replicas
     pairs = 6
@@ -95,10 +102,7 @@ def test_two_replicas_share_the_queue_the_alerts_and_the_ring_run_lock(replicas:
     assert all(r.status_code == 200 for r in sent)
     store = open_store(neo4j_url, timeout=20.0)
     try:
-        deadline = time.monotonic() + 60
-        while store.pending_work() and time.monotonic() < deadline:
-            time.sleep(0.3)
-        assert store.pending_work() == 0, "the queue was not drained"
+        _drained(store)
         for i in range(pairs):
             rescored = [d for d in store.decisions(f"APP-R{i:05d}") if d.trigger == "monitoring"]
             assert len(rescored) == 1, f"base {i} re-scored {len(rescored)} times"
@@ -113,6 +117,8 @@ def test_two_replicas_share_the_queue_the_alerts_and_the_ring_run_lock(replicas:
                 )
             )
         assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
+        assert [r.json()["rescore"] for r in answers] == ["queued", "queued"]
+        _drained(store)  # each label's re-scoring is queued with it; either replica may take it
         unresolved = [x for x in store.alerts(limit=1000) if x.status != "resolved"]
         keys = [(x.applicant_key, x.tier) for x in unresolved]
         assert unresolved and len(keys) == len(set(keys)), f"duplicate alerts: {keys}"

@@ -14,6 +14,7 @@ from api.schemas import (
     AlertUpdate,
     AlertUpdated,
     AlertView,
+    MonitoringQueue,
 )
 
 router = APIRouter()
@@ -30,6 +31,17 @@ def alerts(
     desk: Desk, _: Investigator, status: AlertStatus | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[AlertView]:
     return [AlertView.of(a, display) for a, display in desk.alerts_by(status, limit)]
+
+
+@router.get(
+    "/monitoring",
+    tags=["monitoring"],
+    operation_id="getMonitoringQueue",
+    summary="How much re-scoring work is queued (stored applications' and labels')",
+    responses=problem_responses(401, 403, 503),
+)
+def monitoring_queue(desk: Desk, _: Investigator) -> MonitoringQueue:
+    return MonitoringQueue(pending=desk.pending_monitoring())
 
 
 @router.get(

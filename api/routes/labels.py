@@ -27,8 +27,10 @@ router = APIRouter()
     responses=problem_responses(*WRITE),
 )
 def set_label(body: LabelRequest, desk: Desk, actor: Investigator) -> LabelResult:
-    alerts = desk.label(body.node_id, body.status, actor, body.reason)
-    return LabelResult(node_id=body.node_id, status=body.status, alerts=[AlertView.of(a) for a in alerts])
+    done = desk.label(body.node_id, body.status, actor, body.reason)
+    return LabelResult(
+        node_id=body.node_id, status=body.status, rescore=done.rescore, alerts=[AlertView.of(a) for a in done.alerts]
+    )
 
 
 @router.post(
@@ -39,8 +41,10 @@ def set_label(body: LabelRequest, desk: Desk, actor: Investigator) -> LabelResul
     responses=problem_responses(*WRITE),
 )
 def remove_label(node_id: str, body: RemoveLabelRequest, desk: Desk, actor: Investigator) -> LabelResult:
-    desk.remove_label(node_id, actor, body.reason)
-    return LabelResult(node_id=node_id, status=None)
+    done = desk.remove_label(node_id, actor, body.reason)
+    return LabelResult(
+        node_id=node_id, status=None, rescore=done.rescore, alerts=[AlertView.of(a) for a in done.alerts]
+    )
 
 
 @router.get(

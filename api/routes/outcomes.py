@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from api.deps import Desk, Investigator
 from api.errors import problem_responses
 from api.routes.common import READ, WRITE
-from api.schemas import AlertView
+from api.schemas import RESCORE_DESCRIPTION, AlertView, Rescore
 from graph.store.outcomes import OUTCOMES, Outcome
 
 router = APIRouter()
@@ -51,7 +51,8 @@ class OutcomeResult(BaseModel):
     outcome: OutcomeView
     counts_as_fraud: bool = Field(description="Whether the deployment counts this outcome as fraud")
     labelled: bool = Field(description="Whether the applicant was labelled confirmed fraud by it")
-    alerts: list[AlertView]
+    rescore: Rescore | None = Field(description="When it labelled: " + RESCORE_DESCRIPTION)
+    alerts: list[AlertView] = Field(description="Alerts raised in the call (rescore `done`)")
 
 
 @router.post(
@@ -68,7 +69,8 @@ def record_outcome(body: OutcomeRequest, desk: Desk, actor: Investigator) -> Out
         outcome=OutcomeView.of(done.outcome),
         counts_as_fraud=done.counts_as_fraud,
         labelled=done.labelled,
-        alerts=[AlertView.of(a) for a in done.alerts],
+        rescore=done.change.rescore if done.change else None,
+        alerts=[AlertView.of(a) for a in done.change.alerts] if done.change else [],
     )
 
 

@@ -162,12 +162,7 @@ RECORD_BODY: dict[str, Any] = {
     openapi_extra=RECORD_BODY,
 )
 async def submit_application(request: Request) -> Response:
-    response = await _scored(request, persist=True)
-    worker = getattr(request.app.state, "monitoring", None)
-    if response.stored and worker is not None:
-        # Its transaction queued the re-score of the applicants it links to: look now.
-        worker.wake()
-    return _json(response)
+    return _json(await _scored(request, persist=True))
 
 
 @router.post(

@@ -85,10 +85,12 @@ class Assessing(ModelChoice):
         # One write: the application, its decision and its audit event, with the check for
         # an id already stored inside the same transaction (concurrent re-sends store once).
         done = self.store.record_assessment(
-            app, decision_of(result, at, "application"), audit, monitor=self.queue_monitoring
+            app, decision_of(result, at, "application"), audit, monitor=self.monitoring == "queued"
         )
         ring = ring_after_storing(self.store, app, self.scorer.config.params, at, stored=done.stored)
         if done.stored:
+            if self.monitoring == "queued":
+                self.work_queued()
             if shadow is not None:
                 self._record_shadow(shadow, shadow.result(app, shadow.weigh(observed), snapshot.as_of), at)
             return Assessment(result, stored=True, ring=ring)

@@ -380,8 +380,11 @@ class Casework(Labelling):
         status = CONFIRMED_FRAUD if outcome in self.review.fraud_outcomes else "cleared" if outcome == "clear" else None
         if status is not None:
             nodes = self._labelled(case)
-            alerts = [a.alert_id for n in nodes for a in self.label(n, status, actor, why, quiet=True)]
-            done.update({"labels_set": {n: status for n in nodes}, "alerts_raised": alerts})
+            changes = [self.label(n, status, actor, why, quiet=True) for n in nodes]
+            done["labels_set"] = {n: status for n in nodes}
+            done["linked_rescore"] = changes[0].rescore if changes else "off"
+            if alerts := [a.alert_id for change in changes for a in change.alerts]:
+                done["alerts_raised"] = alerts
         return done
 
     def _reevaluate(self, case: Case, actor: str) -> list[dict[str, Any]]:

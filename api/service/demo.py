@@ -21,13 +21,16 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from api.service.desk import FraudDesk
+from api.service.monitoring_worker import MonitoringWorker
 from api.service.review_policy import CUSTOMER_ACTIONS, ROLE_LAYERS, ReviewPolicy, layer_rank
 from graph.errors import Conflict, NotFound
 from graph.loading import applications_file, iter_rows
 from graph.records import ApplicationRecord, from_flat
+from graph.store import Alert
 from graph.vocabulary import CONFIRMED_FRAUD
 
 DEMO_ACTOR = "system:demo"
@@ -153,7 +156,7 @@ def _score(
     clock = _ReplayClock()
     replay = FraudDesk(store, desk.normaliser, desk.scorer, clock=clock)
     replay.review = desk.review
-    replay.queue_monitoring = False  # linked applicants are re-scored here, as of the replay's time
+    replay.monitoring = "inline"  # linked applicants are re-scored here, as of the replay's time
     started = time.perf_counter()
     for n, record in enumerate(todo, 1):
         clock.at = record.submitted_at.timestamp()
@@ -176,12 +179,27 @@ def _label_bad_actors(desk: FraudDesk, bad_actors: list[tuple[str, str]], report
             report.labels_present += 1
             continue
         try:
-            alerts = desk.label(node, CONFIRMED_FRAUD, DEMO_ACTOR, "listed in the sample's bad_actors.csv")
+            change = desk.label(node, CONFIRMED_FRAUD, DEMO_ACTOR, "listed in the sample's bad_actors.csv")
         except NotFound:
             report.labels_absent += 1
             continue
         report.labels += 1
-        report.alerts += len(alerts)
+        report.alerts += len(change.alerts)
+    if desk.monitoring == "queued":
+        report.alerts += _drain_here(desk)
+
+
+def _counted(work: Callable[[str], list[Alert]], raised: list[Alert], subject: str) -> None:
+    raised.extend(work(subject))
+
+
+def _drain_here(desk: FraudDesk) -> int:
+    """Do the monitoring the labels queued now, as the service's worker would; return the
+    alerts it raised (the demo opens on a desk with its alerts in place)."""
+    raised: list[Alert] = []
+    handlers = {kind: partial(_counted, work, raised) for kind, work in desk.follow_ups().items()}
+    MonitoringWorker(desk.store, handlers, start=False).run_all()
+    return len(raised)
 
 
 def _run_rings(desk: FraudDesk, report: DemoReport) -> None:

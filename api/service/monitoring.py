@@ -63,6 +63,10 @@ class Monitoring(DeskBase):
         affected = [k for k in self.affected_by(linking) if k != app.applicant_key]
         return self.monitor(affected, trigger=f"joined:{application_id}") if affected else []
 
+    def pending_monitoring(self) -> int:
+        """Monitoring work queued in the store and not done yet (by any process)."""
+        return self.store.pending_work()
+
     def rescore(self, applicant_id: str, actor: str) -> Rescored:
         """Re-evaluate one applicant with today's graph (appeals, reviews); audited."""
         key = applicant_key(applicant_id)

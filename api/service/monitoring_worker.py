@@ -1,14 +1,15 @@
 """Monitoring off the request path, durable and shared: a worker thread that drains the
 store's work queue (:mod:`graph.store.work_queue`), re-scoring the existing applicants
-each stored application links to.
+each stored application links to (``monitor`` items) and whom each label change reaches
+(``relabel`` items).
 
-The queue item is written by the stored application's own transaction, so neither a
-crash nor a restart loses it, and every API process on one store drains the same queue:
+The queue item is written by the stored application's or the label's own transaction, so
+neither a crash nor a restart loses it, and every API process on one store drains the same queue:
 an item is claimed by one worker for a lease and deleted when done. A worker that dies
 mid-item leaves it to come back when the lease runs out. An item that fails
 ``MAX_ATTEMPTS`` times is logged and dropped (a poison item must not block the queue).
 
-Routes only ``wake()`` the worker after a stored application (it also polls), so a
+Routes only ``wake()`` the worker after a write that queued work (it also polls), so a
 request never waits for monitoring and monitoring never takes a request thread. A
 process can also run only this worker (``ringsight work``), with its API processes
 started with ``RINGSIGHT_MONITORING=false``.
@@ -22,7 +23,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from prometheus_client import Counter, Gauge
 
@@ -31,7 +32,9 @@ from graph.store.work_queue import WorkQueue
 
 log = logging.getLogger(__name__)
 
-DONE = Counter("ringsight_monitoring_done_total", "Stored applications whose linked applicants were re-scored")
+DONE = Counter(
+    "ringsight_monitoring_done_total", "Monitoring work done (a stored application's or a label change's re-scores)"
+)
 FAILED = Counter("ringsight_monitoring_failed_total", "Monitoring work that raised (retried after its lease)")
 DROPPED = Counter("ringsight_monitoring_dropped_total", "Monitoring work dropped after MAX_ATTEMPTS failures")
 PENDING = Gauge("ringsight_monitoring_pending", "Monitoring work queued in the store at the last look")
@@ -44,18 +47,20 @@ POLL = 1.0
 
 
 class MonitoringWorker:
-    """One daemon thread running ``work(application_id)`` for each queued ``monitor`` item."""
+    """One daemon thread running ``handlers[item.kind](item.subject)`` for each queued item
+    (``start=False``: no thread; the caller runs :meth:`run_once` itself)."""
 
     def __init__(
         self,
         queue: WorkQueue,
-        work: Callable[[str], object],
+        handlers: Mapping[str, Callable[[str], object]],
         poll: float = POLL,
         pause: float = 0.0,
         clock: Callable[[], float] = time.time,
+        start: bool = True,
     ) -> None:
         self._queue = queue
-        self._work = work
+        self._handlers = dict(handlers)
         self._poll = poll
         self._pause = pause
         self._clock = clock
@@ -64,7 +69,8 @@ class MonitoringWorker:
         self._stopping = threading.Event()
         self._idle = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ringsight-monitoring", daemon=True)
-        self._thread.start()
+        if start:
+            self._thread.start()
 
     def wake(self) -> None:
         """New work was queued: look now rather than at the next poll."""
@@ -90,12 +96,13 @@ class MonitoringWorker:
         for item in items:
             if self._stopping.is_set():
                 break
-            if item.kind != "monitor":
+            handler = self._handlers.get(item.kind)
+            if handler is None:
                 log.error("unknown work kind %r (item %d): dropped", item.kind, item.seq)
                 finished.append(item.seq)
                 continue
             try:
-                self._work(item.subject)
+                handler(item.subject)
                 DONE.inc()
                 finished.append(item.seq)
             except Exception:
@@ -110,6 +117,13 @@ class MonitoringWorker:
                 time.sleep(self._pause)  # leave the interpreter to the request path
         self._queue.finish(self.name, finished)
         return len(finished)
+
+    def run_all(self) -> int:
+        """Do everything queued now, on the caller's thread (tools); return how many items."""
+        done = 0
+        while finished := self.run_once():
+            done += finished
+        return done
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until the store's queue is empty (tests, shutdown); False on timeout."""
@@ -131,4 +145,5 @@ class MonitoringWorker:
         """Finish the batch in hand, then end the thread (queued work stays queued)."""
         self._stopping.set()
         self._wake.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)

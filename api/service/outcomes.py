@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from api.service.labels import Labelling
+from api.service.labels import LabelChange, Labelling
 from api.service.models import ModelChoice
 from graph.errors import InvalidInput, NotFound
-from graph.store import Alert
 from graph.store.outcomes import OUTCOMES, Outcome
 from graph.vocabulary import applicant_node
 
@@ -24,7 +23,8 @@ class Recorded:
     labelled: bool
     """Whether the applicant was labelled confirmed fraud by this outcome (False when it
     already was, or the outcome is not fraud)."""
-    alerts: list[Alert]
+    change: LabelChange | None = None
+    """The label's change (its re-scoring) when it labelled."""
 
 
 class OutcomeRecording(Labelling, ModelChoice):
@@ -52,14 +52,13 @@ class OutcomeRecording(Labelling, ModelChoice):
             {"known_at": known_at, "reason": recorded.reason, "counts_as_fraud": fraud},
         )
         if not fraud:
-            return Recorded(recorded, False, False, [])
+            return Recorded(recorded, False, False)
         subject = applicant_node(app.applicant_key)
         current = self.store.labels([subject]).get(subject)
         if current is not None and current.status == "confirmed_fraud":
-            return Recorded(recorded, True, False, [])
+            return Recorded(recorded, True, False)
         why = f"outcome {outcome} on application {application_id}" + (f": {recorded.reason}" if recorded.reason else "")
-        alerts = self.label(subject, "confirmed_fraud", actor, why)
-        return Recorded(recorded, True, True, alerts)
+        return Recorded(recorded, True, True, self.label(subject, "confirmed_fraud", actor, why))
 
     def outcomes_of(self, application_id: str | None = None, limit: int = 1000) -> list[Outcome]:
         return self.store.outcomes(application_id=application_id)[-limit:]

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from graph.store.records import Alert, AuditEntry, AuditEvent, Case, Decision, DecisionCount, Label, WorkCount
+from graph.store.work_queue import FollowUp
 
 
 class CaseLog(ABC):
@@ -28,10 +29,14 @@ class CaseLog(ABC):
         day, band, action, channel, product (None first)."""
 
     @abstractmethod
-    def set_label(self, label: Label) -> None: ...
+    def set_label(self, label: Label, audit: AuditEntry | None = None, follow_up: FollowUp | None = None) -> None:
+        """Set (or replace) the label of ``label.node_id``; with its audit event and the work
+        it causes (the re-scoring of whom it reaches), when given, in the same transaction."""
 
     @abstractmethod
-    def remove_label(self, node_id: str) -> None: ...
+    def remove_label(self, node_id: str, audit: AuditEntry | None = None, follow_up: FollowUp | None = None) -> None:
+        """Remove the label of ``node_id`` (nothing if it has none); with its audit event and
+        follow-up work, when given, in the same transaction."""
 
     @abstractmethod
     def labels(self, node_ids: Sequence[str] | None = None) -> dict[str, Label]:

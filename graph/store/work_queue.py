@@ -4,7 +4,8 @@ the database so any number of API processes on one store behave like one.
 
 - Work is queued by the write that causes it, in the same transaction
   (:meth:`graph.store.writer.GraphWriter.record_assessment` queues ``monitor`` work for a
-  stored application), so a crash can lose neither the write nor its follow-up.
+  stored application, :meth:`graph.store.case_log.CaseLog.set_label` the ``relabel`` work
+  of a label), so a crash can lose neither the write nor its follow-up.
 - A worker *claims* items for a lease; an item is deleted when done. Items a dead worker
   claimed come back when their lease runs out, so work is done at least once and, while
   workers live, exactly once.
@@ -15,6 +16,20 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+
+MONITOR = "monitor"
+"""Re-score who a stored application links to (subject: the application id)."""
+RELABEL = "relabel"
+"""Re-score who a label's change reaches (subject: :func:`relabel_subject`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """Work a write queues in its own transaction."""
+
+    kind: str
+    subject: str
+    at: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from api.app import create_app
 from api.routes import EXAMPLE
 from api.settings import Settings
 from graph.store.embedded.store import EmbeddedStore
+from tests.api.settle import settle
 
 INVESTIGATOR = {"X-API-Key": "dev-investigator"}
 ANALYST_2 = {"X-API-Key": "analyst-2"}
@@ -67,4 +68,5 @@ def chain(case_client: TestClient) -> list[str]:
         headers=INVESTIGATOR,
     )
     assert r.status_code == 200, r.text
+    settle(case_client)
     return ids

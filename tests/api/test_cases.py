@@ -8,10 +8,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.api.casework import ADMIN, ANALYST_2, COMMITTEE, INVESTIGATOR, SCORER, SENIOR
+from tests.api.settle import settle
 
 
 def _alert_of(client: TestClient, applicant: str, status: str | None = None) -> list[dict[str, Any]]:
     params = {"status": status} if status else {}
+    settle(client)  # what a label or a decision queued is done first
     return [
         a
         for a in client.get("/v1/alerts", params=params, headers=INVESTIGATOR).json()

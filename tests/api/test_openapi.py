@@ -37,6 +37,7 @@ OPERATIONS = {
     ("post", "/v1/applicants/{applicant_id}/rescore"): "rescoreApplicant",
     ("get", "/v1/alerts"): "listAlerts",
     ("get", "/v1/alerts/{alert_id}"): "getAlert",
+    ("get", "/v1/monitoring"): "getMonitoringQueue",
     ("post", "/v1/alerts/{alert_id}"): "updateAlert",
     ("post", "/v1/cases"): "openCase",
     ("get", "/v1/cases"): "listCases",

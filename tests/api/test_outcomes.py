@@ -11,6 +11,7 @@ from api.app import create_app
 from api.settings import Settings
 from graph.store.embedded.store import EmbeddedStore
 from tests.api.casework import INVESTIGATOR, SCORER, application
+from tests.api.settle import settle
 
 
 def _three(client: TestClient) -> list[str]:
@@ -39,8 +40,13 @@ def test_fraud_outcome_labels_the_applicant_and_alerts_who_it_links_to(client: T
     body = r.json()
     assert body["counts_as_fraud"] is True and body["labelled"] is True
     assert body["outcome"]["known_at"].startswith("2026-06-15T00:00:00")
-    # The applicant itself and applicant 2 (its device) are alerted; 3 shares nothing with 1.
-    assert sorted(a["applicant_id"] for a in body["alerts"]) == sorted(ids[:2])
+    # Re-scoring whom it reaches is queued with the label; once the worker has done it, the
+    # applicant itself and applicant 2 (its device) are alerted; 3 shares nothing with 1.
+    assert (body["rescore"], body["alerts"]) == ("queued", [])
+    settle(client)
+    alerts = client.get("/v1/alerts", headers=INVESTIGATOR).json()
+    raised = [a for a in alerts if a["trigger"] == f"label:confirmed_fraud:{ids[0]}"]
+    assert sorted(a["applicant_id"] for a in raised) == sorted(ids[:2])
     labels = client.get("/v1/labels", headers=INVESTIGATOR).json()
     assert [(lab["node_id"], lab["status"]) for lab in labels] == [(ids[0], "confirmed_fraud")]
     assert "first_payment_default on application APP-000001" in labels[0]["reason"]
@@ -50,7 +56,7 @@ def test_fraud_outcome_labels_the_applicant_and_alerts_who_it_links_to(client: T
     assert "label:confirmed_fraud" in [e.action for e in desk.store.audit(ids[0])]
     # A second fraud outcome of a labelled applicant labels nothing again.
     again = _post(client, "fraud_confirmed").json()
-    assert again["counts_as_fraud"] is True and again["labelled"] is False and again["alerts"] == []
+    assert again["counts_as_fraud"] is True and again["labelled"] is False and again["rescore"] is None
     listed = client.get("/v1/outcomes", params={"application_id": "APP-000001"}, headers=INVESTIGATOR).json()
     assert [o["outcome"] for o in listed] == ["first_payment_default", "fraud_confirmed"]
     assert listed[0]["by"] == listed[1]["by"] != ""

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.routes import EXAMPLE
+from tests.api.settle import settle
 
 SCORER = {"X-API-Key": "dev-scorer"}
 INVESTIGATOR = {"X-API-Key": "dev-investigator"}
@@ -52,6 +53,7 @@ def people(client: TestClient) -> list[dict[str, Any]]:
         headers=INVESTIGATOR,
     )
     assert r.status_code == 200, r.text
+    settle(client)
     return answers
 
 

@@ -111,6 +111,24 @@ def call(method: str, url: str, path: str, headers: dict[str, str], **kwargs: An
     return r.json()
 
 
+def settled(url: str) -> None:
+    """Waits until the service's monitoring worker has done what writes queued."""
+    deadline = time.monotonic() + 30
+    while call("GET", url, "/v1/monitoring", INVESTIGATOR)["pending"]:
+        assert time.monotonic() < deadline, "monitoring did not drain"
+        time.sleep(0.1)
+
+
+def label(url: str, node_id: str, status: str, reason: str) -> list[dict[str, Any]]:
+    """Labels a node as an investigator; the alerts its re-scoring raised, once the service's
+    monitoring worker has done what the label queued."""
+    body = {"node_id": node_id, "status": status, "reason": reason}
+    assert call("POST", url, "/v1/labels", INVESTIGATOR, json=body)["rescore"] == "queued"
+    settled(url)
+    alerts = call("GET", url, "/v1/alerts", INVESTIGATOR, params={"limit": 1000})
+    return [a for a in alerts if a["trigger"] == f"label:{status}:{node_id}"]
+
+
 # -- the console as a person uses it ------------------------------------------------------------
 
 

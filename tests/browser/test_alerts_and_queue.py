@@ -18,6 +18,7 @@ from tests.browser.pages import (
     css,
     fill,
     js_errors,
+    label,
     open_console,
     shown,
     submit,
@@ -47,13 +48,7 @@ def desk(service_url: str) -> Desk:
         )
         for n in range(1, 6)
     ]
-    raised = call(
-        "POST",
-        url,
-        "/v1/labels",
-        INVESTIGATOR,
-        json={"node_id": ring[0], "status": "confirmed_fraud", "reason": "chargeback confirmed"},
-    )["alerts"]
+    raised = label(url, ring[0], "confirmed_fraud", "chargeback confirmed")
     assert len(raised) >= 3, raised
     return Desk(url, ring, raised)
 

@@ -23,8 +23,10 @@ from tests.browser.pages import (
     css,
     fill,
     js_errors,
+    label,
     open_console,
     options,
+    settled,
     shown,
     submit,
     use_key,
@@ -54,13 +56,7 @@ def chain(service_url: str) -> Chain:
         application(2, month=7, device={"fingerprint": "dfp-shared", "ip": "198.51.100.2"}, phone="+86 138 0000 0022"),
     )
     third = submit(url, application(3, month=9, phone="+86 138 0000 0022"))
-    call(
-        "POST",
-        url,
-        "/v1/labels",
-        INVESTIGATOR,
-        json={"node_id": first, "status": "confirmed_fraud", "reason": "chargeback confirmed"},
-    )
+    label(url, first, "confirmed_fraud", "chargeback confirmed")
     return Chain(url, first, second, third)
 
 
@@ -155,6 +151,8 @@ def test_a_case_from_an_alert_through_review_and_appeal(browser: WebDriver, chai
     decided = css(browser, '[data-testid="timeline-step"][data-action="decide"]')[-1]
     assert "freeze" in decided.text.lower() and "confirmed fraud" in decided.text
     assert shown(browser, '[data-testid="subject-label-now"]').get_attribute("data-status") == "confirmed_fraud"
+    assert "re-scored in the background" in decided.text  # the label's re-scoring is queued with it
+    settled(url)  # ...and done by the worker: the third applicant, linked by phone, is alerted
     before_upheld = len(decisions_of(url, "APP-000003"))
 
     # The customer appeals through the analyst, with new evidence; the case reopens.
@@ -176,6 +174,7 @@ def test_a_case_from_an_alert_through_review_and_appeal(browser: WebDriver, chai
     assert page.get_attribute("data-outcome") == "appeal_upheld"
     upheld = css(browser, '[data-testid="timeline-step"][data-action="decide"]')[-1]
     assert "Labels cleared" in upheld.text and "freeze" in upheld.text
+    settled(url)
     assert timeline(browser) == [
         ("open", "", "investigator"),
         ("recommend", "freeze", "investigator"),

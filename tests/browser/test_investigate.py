@@ -154,7 +154,7 @@ def test_an_applicant_is_labelled_confirmed_fraud(browser: WebDriver, seeded: Se
     browser.find_element(By.ID, "label-submit").click()
     shown(browser, f'#applicant-view[data-node-id="{target}"][data-status="confirmed_fraud"]')
     flash = shown(browser, '#action-result [data-testid="flash"]')
-    assert "Labelled confirmed fraud" in flash.text
+    assert "Labelled confirmed fraud" in flash.text and "Linked applicants re-scored" in flash.text
     raised = {e.get_attribute("data-alert-id") for e in css(browser, '[data-testid="raised-alert"]')}
     assert raised, "confirming fraud in a ring raises alerts on the linked applicants"
     shown(browser, f'#network-svg g[data-node-id="{target}"][data-status="confirmed_fraud"]')

@@ -18,6 +18,7 @@ from tests.browser.pages import (
     call,
     css,
     js_errors,
+    label,
     open_console,
     shown,
     submit,
@@ -49,13 +50,7 @@ def url(service_url: str) -> str:
             ),
         )
     first = call("GET", service_url, "/v1/applications/APP-000001", INVESTIGATOR)["applicant_id"]
-    alerts = call(
-        "POST",
-        service_url,
-        "/v1/labels",
-        INVESTIGATOR,
-        json={"node_id": first, "status": "confirmed_fraud", "reason": "chargeback confirmed"},
-    )["alerts"]
+    alerts = label(service_url, first, "confirmed_fraud", "chargeback confirmed")
     assert alerts
     call("POST", service_url, "/v1/cases", INVESTIGATOR, json={"alert_id": alerts[0]["alert_id"], "reason": "linked"})
     call("POST", service_url, "/v1/rings/runs", ADMIN, json={})

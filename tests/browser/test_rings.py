@@ -19,6 +19,7 @@ from tests.browser.pages import (
     css,
     fill,
     js_errors,
+    label,
     open_console,
     shown,
     submit,
@@ -56,13 +57,7 @@ def ring(service_url: str) -> Ring:
         )
         for n in range(1, SIZE + 1)
     ]
-    call(
-        "POST",
-        url,
-        "/v1/labels",
-        INVESTIGATOR,
-        json={"node_id": members[0], "status": "confirmed_fraud", "reason": "chargeback confirmed"},
-    )
+    label(url, members[0], "confirmed_fraud", "chargeback confirmed")
     run = call("POST", url, "/v1/rings/runs", ADMIN, json={})
     assert run["rings"] == 1, run
     (found,) = call("GET", url, "/v1/rings", INVESTIGATOR)

@@ -1,6 +1,7 @@
-"""The case log's promises on each backend: the alert lifecycle with one unresolved alert
-per applicant and tier (also under concurrent writers), and cases whose steps are written
-with their audit event, in order, onto the version they were decided on."""
+"""The case log's promises on each backend: labels written with their audit event and
+follow-up work or not at all, the alert lifecycle with one unresolved alert per applicant
+and tier (also under concurrent writers), and cases whose steps are written with their
+audit event, in order, onto the version they were decided on."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 
 from graph.errors import Conflict, NotFound
 from graph.store import Alert, AuditEntry, GraphStore
-from graph.store.records import Case, CaseStep
+from graph.store.records import Case, CaseStep, Label
+from graph.store.work_queue import RELABEL, FollowUp
 from tests.contract.conftest import Reopen
 
 T0 = 1_760_000_000.0
@@ -195,3 +197,36 @@ def test_the_queue_filters_by_status_layer_owner_and_subject(backend: tuple[Grap
     assert [c.case_id for c in store.cases(limit=1)] == ["CS-B"]
     listed = store.cases(subject="RING-00000001")[0]
     assert listed.steps == () and listed.version == 2 and listed.evidence == b.evidence
+
+
+def test_a_label_is_written_with_its_audit_event_and_follow_up_or_not_at_all(
+    backend: tuple[GraphStore, Reopen],
+) -> None:
+    """Issue 11: a label and the re-scoring it causes are one transaction, so neither a
+    crash nor a failed write leaves a label without its audit event or its monitoring."""
+    store, reopen = backend
+    node = "device:d1"
+    label = Label(node, "confirmed_fraud", "investigator:k1", T0, "chargeback")
+    audit = AuditEntry(T0, "investigator:k1", "label:confirmed_fraud", node, {"reason": "chargeback"})
+    follow = FollowUp(RELABEL, '{"node": "device:d1"}', T0)
+    looped: dict[str, object] = {}
+    looped["self"] = looped  # no JSON for it: the audit write fails after the label's
+    unwritable = AuditEntry(T0, "investigator:k1", "label:confirmed_fraud", node, looped)
+    with pytest.raises(ValueError):
+        store.set_label(label, unwritable, follow)
+    assert store.labels([node]) == {} and store.audit(node) == [] and store.pending_work() == 0
+    store.set_label(label, audit, follow)
+    store = reopen()
+    assert store.labels([node])[node].status == "confirmed_fraud"
+    assert [e.action for e in store.audit(node)] == ["label:confirmed_fraud"]
+    (item,) = store.claim("w1", T0, 60.0, 10)
+    assert (item.kind, item.subject) == (RELABEL, follow.subject)
+    store.finish("w1", [item.seq])
+    removal = AuditEntry(T0 + 1, "senior:k2", "label:removed", node, {"reason": "appeal upheld"})
+    with pytest.raises(ValueError):
+        store.remove_label(node, replace(removal, detail=looped), follow)
+    assert node in store.labels([node]) and store.pending_work() == 0
+    store.remove_label(node, removal, FollowUp(RELABEL, "removed", T0 + 1))
+    store = reopen()
+    assert store.labels([node]) == {} and store.pending_work() == 1
+    assert [e.action for e in store.audit(node)] == ["label:removed", "label:confirmed_fraud"]

@@ -44,7 +44,7 @@ from graph.store.records import (
     work_count_order,
 )
 from graph.store.snapshot import assemble
-from graph.store.work_queue import WorkItem
+from graph.store.work_queue import MONITOR, FollowUp, WorkItem
 from graph.vocabulary import RELATIONSHIP_OF_KIND, applicant_node, node_kind
 
 DAY = 86400.0
@@ -76,6 +76,7 @@ class FakeStore(GraphStore):
         self.case_book: dict[str, Case] = {}
         self.seal_log: list[AuditSeal] = []
         self.work_log: list[WorkItem] = []
+        self._work_seq = itertools.count(1)
         self.work_holders: dict[int, tuple[str, float]] = {}
         self.lock_book: dict[str, tuple[str, float]] = {}
         self.audit_log: list[AuditEvent] = []
@@ -235,7 +236,7 @@ class FakeStore(GraphStore):
         self.decision_log.append(decision)
         self.append_audit(audit.at, audit.actor, audit.action, audit.subject, audit.detail)
         if monitor:
-            self.enqueue("monitor", app.application_id, decision.at)
+            self.enqueue(MONITOR, app.application_id, decision.at)
         return Recorded(True)
 
     # -- case log ----------------------------------------------------------------------
@@ -272,13 +273,23 @@ class FakeStore(GraphStore):
         self._call("case_summary")
         return self._work([(c.layer, c.status, c.opened_at) for c in self.case_book.values()], since, cutoffs)
 
-    def set_label(self, label: Label) -> None:
+    def set_label(self, label: Label, audit: AuditEntry | None = None, follow_up: FollowUp | None = None) -> None:
         self._call("set_label")
         self.label_book[label.node_id] = label
+        self._consequences(audit, follow_up)
 
-    def remove_label(self, node_id: str) -> None:
+    def remove_label(self, node_id: str, audit: AuditEntry | None = None, follow_up: FollowUp | None = None) -> None:
         self._call("remove_label")
         self.label_book.pop(node_id, None)
+        self._consequences(audit, follow_up)
+
+    def _consequences(self, audit: AuditEntry | None, follow_up: FollowUp | None) -> None:
+        if audit is not None:
+            self.audit_log.append(
+                AuditEvent(next(self._seq), audit.at, audit.actor, audit.action, audit.subject, audit.detail)
+            )
+        if follow_up is not None:
+            self.enqueue(follow_up.kind, follow_up.subject, follow_up.at)
 
     def labels(self, node_ids: Sequence[str] | None = None) -> dict[str, Label]:
         self._call("labels")
@@ -374,7 +385,7 @@ class FakeStore(GraphStore):
         return [e for e in reversed(self.audit_log) if subject is None or e.subject == subject][:limit]
 
     def enqueue(self, kind: str, subject: str, at: float) -> None:
-        self.work_log.append(WorkItem(len(self.work_log) + 1, kind, subject, at))
+        self.work_log.append(WorkItem(next(self._work_seq), kind, subject, at))
 
     def claim(self, worker: str, now: float, lease: float, limit: int) -> list[WorkItem]:
         self._call("claim")

@@ -10,10 +10,12 @@ import pytest
 
 from api.routes import EXAMPLE
 from api.service.desk import ALERT_TIERS, FraudDesk
+from api.service.monitoring_worker import MonitoringWorker
 from detectors.score import Scorer
 from graph.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
 from graph.normalise import Normaliser
 from graph.records import ApplicationRecord, parse_record
+from graph.store.work_queue import RELABEL
 from tests.unit.fakes import FakeStore
 
 NOW = 1_795_300_000.0  # a day after the applications below
@@ -93,7 +95,9 @@ def test_confirming_fraud_alerts_the_linked_applicant_only(desk: FraudDesk, stor
     early = {"submitted_at": "2026-09-20T10:00:00Z", "device": {"fingerprint": "shared-kit"}}
     linked = desk.assess(record(2, **early), persist=True, actor="s")
     desk.assess(record(3, employer={"name": "Other Co"}), persist=True, actor="s")  # a stranger
-    alerts = desk.label(f"applicant:{fraudster.result.applicant_key}", "confirmed_fraud", "analyst:ana", "ID theft")
+    change = desk.label(f"applicant:{fraudster.result.applicant_key}", "confirmed_fraud", "analyst:ana", "ID theft")
+    assert change.rescore == "done"  # a desk of tools and replays re-scores in the call
+    alerts = change.alerts
     by_whom = {a.applicant_key: a for a in alerts}
     # The fraudster (an existing customer now confirmed) and the one who shares their kit.
     assert sorted(by_whom) == sorted([fraudster.result.applicant_key, linked.result.applicant_key])
@@ -128,7 +132,7 @@ def test_labels_are_checked_before_anything_is_written(desk: FraudDesk, store: F
 def test_removing_a_label_is_audited(desk: FraudDesk, store: FakeStore) -> None:
     done = desk.assess(record(1), persist=True, actor="s")
     node = f"applicant:{done.result.applicant_key}"
-    raised = desk.label(node, "confirmed_fraud", "analyst:ana", "ID theft")
+    raised = desk.label(node, "confirmed_fraud", "analyst:ana", "ID theft").alerts
     assert raised, "the customer confirmed as fraud is alerted (freeze recommended)"
     desk.remove_label(node, "senior:sam", "appeal upheld")
     assert node not in store.label_book
@@ -138,3 +142,62 @@ def test_removing_a_label_is_audited(desk: FraudDesk, store: FakeStore) -> None:
     assert all(store.alert_book[a.alert_id].status == "resolved" for a in raised)
     after = store.audit_log[store.audit_log.index(removed) + 1 :]
     assert {e.subject for e in after if e.action == "alert:resolved"} == {a.alert_id for a in raised}
+
+
+def _linked_three(desk: FraudDesk) -> tuple[str, str]:
+    """A fraudster, the earlier user of their kit, and a stranger; the fraudster's node and
+    the linked applicant's key."""
+    fraudster = desk.assess(record(1, device={"fingerprint": "shared-kit"}), persist=True, actor="s")
+    early = {"submitted_at": "2026-09-20T10:00:00Z", "device": {"fingerprint": "shared-kit"}}
+    linked = desk.assess(record(2, **early), persist=True, actor="s")
+    desk.assess(record(3, employer={"name": "Other Co"}), persist=True, actor="s")
+    return f"applicant:{fraudster.result.applicant_key}", linked.result.applicant_key
+
+
+def test_a_label_in_the_service_queues_its_rescoring_in_its_own_write(desk: FraudDesk, store: FakeStore) -> None:
+    """Issue 11: the re-scores a label triggers are queued with the label (one store call
+    writes the label, its audit event and the work) and done by the worker, not the call."""
+    desk.monitoring = "queued"
+    woken: list[bool] = []
+    desk.work_queued = lambda: woken.append(True)
+    node, linked = _linked_three(desk)
+    worker = MonitoringWorker(store, desk.follow_ups(), start=False)
+    worker.run_all()  # the stored applications' own monitoring
+    decisions, calls, earlier = len(store.decision_log), len(store.calls), set(store.alert_book)
+    woken.clear()
+    change = desk.label(node, "confirmed_fraud", "analyst:ana", "ID theft")
+    assert (change.rescore, change.alerts) == ("queued", [])
+    assert len(store.decision_log) == decisions and set(store.alert_book) == earlier, "nothing re-scored in the call"
+    writes = [c for c in store.calls[calls:] if c not in ("labels", "applicants_exist")]
+    assert writes == ["set_label"], "the label, its audit event and its follow-up are one write"
+    assert store.audit_log[-1].action == "label:confirmed_fraud"
+    (item,) = store.work_log
+    assert item.kind == RELABEL and woken == [True]
+    assert worker.run_all() == 1 and store.pending_work() == 0
+    raised = [a for a in store.alert_book.values() if a.alert_id not in earlier]
+    assert {a.applicant_key for a in raised} == {node.partition(":")[2], linked}
+    assert {a.trigger for a in raised} == {f"label:confirmed_fraud:{node}"}
+
+
+def test_a_queued_rescore_of_a_label_changed_since_is_skipped(desk: FraudDesk, store: FakeStore) -> None:
+    """A label confirmed then withdrawn before the worker looks: the confirmation's item
+    is skipped (its cause is gone); the withdrawal's re-scores and raises nothing."""
+    desk.monitoring = "queued"
+    node, _ = _linked_three(desk)
+    worker = MonitoringWorker(store, desk.follow_ups(), start=False)
+    worker.run_all()
+    before, earlier = len(store.decision_log), set(store.alert_book)
+    desk.label(node, "confirmed_fraud", "analyst:ana", "ID theft")
+    desk.remove_label(node, "senior:sam", "appeal upheld")
+    assert [w.kind for w in store.work_log] == [RELABEL, RELABEL]
+    assert worker.run_all() == 2
+    assert set(store.alert_book) == earlier
+    assert len(store.decision_log) - before == 2, "only the withdrawal re-scored (the applicant and its kit-mate)"
+
+
+def test_labels_with_monitoring_off_rescore_nobody(desk: FraudDesk, store: FakeStore) -> None:
+    desk.monitoring = "off"
+    node, _ = _linked_three(desk)
+    before = len(store.decision_log)
+    assert desk.label(node, "confirmed_fraud", "analyst:ana", "ID theft").rescore == "off"
+    assert len(store.decision_log) == before and not store.work_log

@@ -4,7 +4,7 @@
  * next to itself and marks the field it names.
  */
 
-import {ApiError, enc, localProblem, post} from './api.js';
+import {ApiError, enc, get, localProblem, post} from './api.js';
 import {el} from './dom.js';
 import {fmtScore, nameOf} from './format.js';
 import {vocabulary} from './vocabulary.js';
@@ -40,6 +40,38 @@ export function openCaseForm(target, onOpened, {compact = false, placeholder = '
 const LABEL_ACTIONS = {
   confirmed_fraud: 'Mark confirmed fraud', cleared: 'Clear (appeal upheld)', allow_listed: 'Allow-list',
 };
+
+/** What became of the re-scoring of whom a label change reaches (LabelResult.rescore), in words. */
+export const RESCORE = {
+  queued: 'Linked applicants are being re-scored in the background; alerts it raises appear in the alert queue.',
+  done: 'Linked applicants were re-scored.',
+  off: 'Monitoring is off: linked applicants are not re-scored.',
+};
+
+const pause = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+/**
+ * The alerts raised with ``trigger`` once the monitoring worker has done what is queued
+ * (GET /v1/monitoring), waiting at most ``seconds``; ``done`` is false when it had not.
+ */
+export async function alertsRaisedBy(trigger, seconds = 15) {
+  const until = Date.now() + seconds * 1000;
+  let pending = (await get('/v1/monitoring')).pending;
+  while (pending > 0 && Date.now() < until) {
+    await pause(250);
+    pending = (await get('/v1/monitoring')).pending;
+  }
+  const alerts = (await get('/v1/alerts?limit=200')).filter((a) => a.trigger === trigger);
+  return {alerts, done: pending === 0};
+}
+
+/** What a label change did, in words, with the alerts its re-scoring raised. */
+async function labelOutcome(said, answer, trigger) {
+  if (answer.rescore !== 'queued') return el('div', {}, flash(`${said} ${RESCORE[answer.rescore]}`), raisedAlerts(answer.alerts));
+  const {alerts, done} = await alertsRaisedBy(trigger);
+  const how = done ? `Linked applicants re-scored: ${alerts.length} alert(s) raised.` : RESCORE.queued;
+  return el('div', {}, flash(`${said} ${how}`), raisedAlerts(alerts));
+}
 
 /** The alerts a label raised, as a list a person reads. */
 export function raisedAlerts(alerts) {
@@ -90,15 +122,14 @@ export function labelForm(nodeId, isApplicant, label, done) {
     const status = form.elements.status.value;
     return act(async () => {
       const answer = await post('/v1/labels', {node_id: nodeId, status, reason: reason()});
-      return el('div', {}, flash(`Labelled ${nameOf(answer.status)}. ${answer.alerts.length} alert(s) raised.`),
-        raisedAlerts(answer.alerts));
+      return labelOutcome(`Labelled ${nameOf(answer.status)}.`, answer, `label:${status}:${nodeId}`);
     });
   });
   function withdraw() {
     if (!reason()) return showProblem(slot, localProblem('reason', 'Say why the label is withdrawn.'), form);
     return act(async () => {
-      await post(`/v1/labels/${enc(nodeId)}/remove`, {reason: reason()});
-      return flash('Label withdrawn.');
+      const answer = await post(`/v1/labels/${enc(nodeId)}/remove`, {reason: reason()});
+      return labelOutcome('Label withdrawn.', answer, `label:removed:${nodeId}`);
     });
   }
   function rescore() {

@@ -16,7 +16,9 @@ from typing import Any
 
 from graph.errors import NotFound
 from graph.store.embedded.database import insert_audit, transaction
+from graph.store.embedded.work_queue import queue_work
 from graph.store.records import Alert, AuditEntry, AuditEvent, Decision, Label, RingRecord
+from graph.store.work_queue import FollowUp
 
 
 class CaseLogRows:
@@ -34,18 +36,27 @@ class CaseLogRows:
         }
 
     # -- labels ---------------------------------------------------------------------------------
-    def set_label(self, label: Label) -> None:
-        with self._lock:
+    def set_label(self, label: Label, audit: AuditEntry | None = None, follow_up: FollowUp | None = None) -> None:
+        with self._lock, transaction(self._db, "set_label"):
             self._db.execute(
                 "INSERT OR REPLACE INTO labels VALUES (?, ?, ?, ?, ?)",
                 (label.node_id, label.status, label.by, label.at, label.reason),
             )
+            self._with_consequences(audit, follow_up)
             self._labels[label.node_id] = label
 
-    def remove_label(self, node_id: str) -> None:
-        with self._lock:
+    def remove_label(self, node_id: str, audit: AuditEntry | None = None, follow_up: FollowUp | None = None) -> None:
+        with self._lock, transaction(self._db, "remove_label"):
             self._db.execute("DELETE FROM labels WHERE node_id = ?", (node_id,))
+            self._with_consequences(audit, follow_up)
             self._labels.pop(node_id, None)
+
+    def _with_consequences(self, audit: AuditEntry | None, follow_up: FollowUp | None) -> None:
+        """A label's audit event and follow-up work, inside its transaction."""
+        if audit is not None:
+            insert_audit(self._db, audit)
+        if follow_up is not None:
+            queue_work(self._db, follow_up.kind, follow_up.subject, follow_up.at)
 
     def labels(self, node_ids: Sequence[str] | None = None) -> dict[str, Label]:
         with self._lock:

@@ -42,7 +42,7 @@ from graph.store.embedded.lock import ProcessLock
 from graph.store.embedded.online_rings import OnlineRingRows
 from graph.store.embedded.outcomes import OutcomeRows
 from graph.store.embedded.startup import Opened
-from graph.store.embedded.work_queue import MONITOR, WorkRows, queue_work
+from graph.store.embedded.work_queue import WorkRows, queue_work
 from graph.store.records import (
     AuditEntry,
     Decision,
@@ -56,6 +56,7 @@ from graph.store.records import (
     ScoringSnapshot,
     Subgraph,
 )
+from graph.store.work_queue import MONITOR
 from graph.vocabulary import (
     HUB_LIMIT,
     IDENTIFIER_KINDS,

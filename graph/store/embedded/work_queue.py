@@ -13,8 +13,6 @@ import threading
 from graph.store.embedded.database import transaction
 from graph.store.work_queue import WorkItem
 
-MONITOR = "monitor"
-
 
 def queue_work(db: sqlite3.Connection, kind: str, subject: str, at: float) -> None:
     """Queue one item inside the caller's transaction."""

@@ -354,6 +354,8 @@ MERGE (l:Label {node_id: $node_id})
 SET l.status = $status, l.by = $by, l.at = $at, l.reason = $reason
 """
 
+Q_REMOVE_LABEL = "MATCH (l:Label {node_id: $node_id}) USING INDEX l:Label(node_id) DELETE l"
+
 Q_LABELS = """
 UNWIND $ids AS id MATCH (l:Label {node_id: id}) USING INDEX l:Label(node_id)
 RETURN l.node_id AS node_id, l.status AS status, l.by AS by, l.at AS at, l.reason AS reason

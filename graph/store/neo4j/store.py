@@ -84,6 +84,7 @@ from graph.store.records import (
     ScoringSnapshot,
     Subgraph,
 )
+from graph.store.work_queue import MONITOR, FollowUp
 from graph.vocabulary import (
     HUB_LIMIT,
     IDENTIFIER_KINDS,
@@ -425,7 +426,7 @@ class Neo4jStore(OnlineRingNodes, CaseNodes, AuditSealNodes, WorkNodes, Investig
             tx.run(q.Q_RECORD_DECISION, seq=new_seq(), **decision_params(decision)).consume()
             tx.run(q.Q_APPEND_AUDIT, seq=new_seq(), **audit_params(audit)).consume()
             if monitor:
-                tx.run(Q_ENQUEUE, seq=new_seq(), kind="monitor", subject=app.application_id, at=decision.at).consume()
+                tx.run(Q_ENQUEUE, seq=new_seq(), kind=MONITOR, subject=app.application_id, at=decision.at).consume()
             return Recorded(True)
 
         return self._write_settled("record_assessment", work, self._timeout)
@@ -652,23 +653,21 @@ class Neo4jStore(OnlineRingNodes, CaseNodes, AuditSealNodes, WorkNodes, Investig
         return nodes
 
     # -- labels -----------------------------------------------------------------------------------
-    def set_label(self, label: Label) -> None:
-        self._change(
-            "set_label",
-            q.Q_SET_LABEL,
-            node_id=label.node_id,
-            status=label.status,
-            by=label.by,
-            at=label.at,
-            reason=label.reason,
-        )
+    def set_label(self, label: Label, audit: AuditEntry | None = None, follow_up: FollowUp | None = None) -> None:
+        params: dict[str, Any] = {"node_id": label.node_id, "status": label.status, "by": label.by, "at": label.at}
 
-    def remove_label(self, node_id: str) -> None:
-        self._change(
-            "remove_label",
-            "MATCH (l:Label {node_id: $node_id}) USING INDEX l:Label(node_id) DELETE l",
-            node_id=node_id,
-        )
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            tx.run(q.Q_SET_LABEL, reason=label.reason, **params).consume()
+            _consequences(tx, audit, follow_up)
+
+        self._write_settled("set_label", work, self._timeout)
+
+    def remove_label(self, node_id: str, audit: AuditEntry | None = None, follow_up: FollowUp | None = None) -> None:
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            tx.run(q.Q_REMOVE_LABEL, node_id=node_id).consume()
+            _consequences(tx, audit, follow_up)
+
+        self._write_settled("remove_label", work, self._timeout)
 
     def labels(self, node_ids: Sequence[str] | None = None) -> dict[str, Label]:
         if node_ids is None:
@@ -835,3 +834,11 @@ class Neo4jStore(OnlineRingNodes, CaseNodes, AuditSealNodes, WorkNodes, Investig
         self._gds.close()
         self._driver.close()
         self._deadlines.close()
+
+
+def _consequences(tx: neo4j.ManagedTransaction, audit: AuditEntry | None, follow_up: FollowUp | None) -> None:
+    """A label's audit event and follow-up work, inside its transaction."""
+    if audit is not None:
+        tx.run(q.Q_APPEND_AUDIT, seq=new_seq(), **audit_params(audit)).consume()
+    if follow_up is not None:
+        tx.run(Q_ENQUEUE, seq=new_seq(), kind=follow_up.kind, subject=follow_up.subject, at=follow_up.at).consume()

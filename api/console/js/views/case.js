@@ -10,6 +10,7 @@
 import {enc, get, localProblem, post} from '../api.js';
 import {el} from '../dom.js';
 import {ageSeconds, fmtAge, fmtScore, fmtTime, kindOf, nameOf, plural, stepName} from '../format.js';
+import {RESCORE} from '../forms.js';
 import {RECOMMENDABLE} from '../vocabulary.js';
 import {
   bandBadge, busy, card, caseBadge, clearProblem, facts, flash, layerBadge, muted, nodeChip, problemBox, renderValue,
@@ -204,6 +205,7 @@ function stepDetail(step, displays) {
     line('labels_set', 'Labelled ', Object.entries(d.labels_set).map(([n, s], i) => [i ? ', ' : '', nodeChip(n, displays.get(n)),
       ' ', statusBadge(s)]));
   }
+  if (d.linked_rescore) line('linked_rescore', RESCORE[d.linked_rescore] || nameOf(d.linked_rescore));
   if (d.alerts_raised) line('alerts_raised', `${plural(d.alerts_raised.length, 'alert')} raised on linked applicants`);
   if (d.evidence !== undefined) line('evidence', 'New evidence: ', d.evidence ? el('q', {}, d.evidence) : muted('none given'));
   if (d.reevaluated) {
