@@ -24,10 +24,11 @@ def build_normaliser(settings: Settings) -> Normaliser:
     return Normaliser(settings.pii_key.get_secret_value().encode(), settings.phone_region)
 
 
-def build_desk(settings: Settings, store: GraphStore | None = None) -> FraudDesk:
-    """The desk for these settings (opening the configured store unless one is given)."""
+def build_desk(settings: Settings, store: GraphStore | None = None, read_only: bool = False) -> FraudDesk:
+    """The desk for these settings (opening the configured store unless one is given;
+    ``read_only``: an embedded store beside the process that owns it, for reading tools)."""
     if store is None:
-        store = open_store(settings.graph_url, **settings.neo4j_options())
+        store = open_store(settings.graph_url, read_only=read_only, **settings.neo4j_options())
     normaliser = build_normaliser(settings)
     try:
         bind_pii_key(store, normaliser)

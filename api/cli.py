@@ -64,20 +64,21 @@ def _settings() -> Any:
         _fail(InvalidInput(name, str(first["msg"])))
 
 
-def _desk(expect_new: bool = False, raise_unavailable: bool = False) -> Any:
+def _desk(expect_new: bool = False, raise_unavailable: bool = False, read_only: bool = False) -> Any:
     """The desk over the configured store. Every command opens its store here, and the
     store is named on stderr in one line, with a warning when it is new or empty (a
     command without RINGSIGHT_GRAPH_URL opens ./ringsight.db); ``expect_new``: the
     caller fills a new store itself (the demo), so new and empty is no surprise;
     ``raise_unavailable``: a store that does not answer is raised, for a command with an
-    exit code of its own for it (``rings detect``), not exit 2."""
+    exit code of its own for it (``rings detect``), not exit 2; ``read_only``: a command
+    that only reads opens an embedded store beside the process that owns it (a serving API)."""
     from api.bootstrap import build_desk
     from graph.errors import StoreUnavailable
 
     settings = _settings()
     new = _is_new_store(settings.graph_url)
     try:
-        desk = build_desk(settings)
+        desk = build_desk(settings, read_only=read_only)
     except RingsightError as exc:
         if raise_unavailable and isinstance(exc, StoreUnavailable):
             raise

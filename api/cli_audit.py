@@ -33,7 +33,7 @@ def verify(seal_first: bool = typer.Option(False, "--seal", help="Seal the settl
     """Recompute the audit chain and check every seal: exit 1 if anything was changed."""
     from api.cli import _desk
 
-    desk = _desk()
+    desk = _desk(read_only=not seal_first)  # verifying only reads: it runs beside a serving API
     try:
         if seal_first:
             desk.seal()

@@ -56,10 +56,10 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
-def _open() -> Any:
+def _open(read_only: bool = False) -> Any:
     from api.cli import _desk
 
-    return _desk()
+    return _desk(read_only=read_only)
 
 
 def _fail(exc: RingsightError) -> typer.Exit:
@@ -94,7 +94,7 @@ def _facts(meta: dict[str, Any]) -> dict[str, Any]:
 @models_app.command("list")
 def list_models() -> None:
     """The registry: champion, challenger and every registered version."""
-    desk = _open()
+    desk = _open(read_only=True)
     try:
         desk.refresh_models(force=True)
         reg = desk.model_registry()
@@ -126,7 +126,7 @@ def compare(
     if truth is not None:
         with truth.open(newline="") as fh:
             patterns = {row["application_id"]: row.get("pattern", "") for row in csv.DictReader(fh)}
-    desk = _open()
+    desk = _open(read_only=True)
     try:
         cutoff = moment(as_of) if as_of else desk.now()
         report = desk.compare_models(

@@ -24,15 +24,18 @@ def open_store(url: str, **options: Any) -> GraphStore:
     ``sqlite:///relative.db``, ``sqlite:////abs/path.db`` and ``memory://``
     give the embedded store; ``neo4j://``, ``neo4j+s://``, ``bolt://`` and
     ``bolt+s://`` give Neo4j (``options``: user, password, database, pool_size, timeout).
+    ``read_only=True``: an embedded store is opened for reading only, beside the process
+    that owns it (Neo4j serves any number of clients and ignores it).
     """
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme in EMBEDDED_SCHEMES:
         from graph.store.embedded.store import EmbeddedStore
 
-        return EmbeddedStore(url)
+        return EmbeddedStore(url, read_only=bool(options.get("read_only")))
     if scheme in NEO4J_SCHEMES:
         from graph.store.neo4j.store import Neo4jStore
 
+        options.pop("read_only", None)
         return Neo4jStore(url, **options)
     raise InvalidInput("graph_url", f"unsupported store URL scheme {scheme or url!r}")
 

@@ -730,3 +730,37 @@ def test_a_store_in_a_new_folder_is_created_with_its_folder(tmp_path: Path) -> N
     with EmbeddedStore(url) as store:
         assert store.stats()["applications"] == 0
     assert (tmp_path / "new" / "dir" / "x.db").exists()
+
+
+def test_a_read_only_store_reads_beside_its_owner_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: read-only tools may open the store while its one writer process runs: no
+    lock taken, what the owner commits is seen, no write (and no index file) is made."""
+    from graph.store.embedded import store as embedded
+
+    monkeypatch.setattr(embedded, "READ_ONLY_CATCH_UP", 0.0)
+    url = f"sqlite:///{tmp_path / 'owned.db'}"
+    with pytest.raises(StoreUnavailable, match="does not exist"):
+        EmbeddedStore(url, read_only=True)
+    owner = EmbeddedStore(url)
+    try:
+        owner.upsert([_app("A1", "aa", 1.0, "device:d1")])
+        owner.set_label(Label("device:d1", "confirmed_fraud", "analyst", 1.0, "listed"))
+        reader = EmbeddedStore(url, read_only=True)
+        try:
+            assert reader.stats()["applications"] == 1 and reader.labels(["device:d1"])
+            owner.upsert([_app("A2", "bb", 2.0, "device:d1")])
+            owner.remove_label("device:d1")
+            assert reader.stats()["applications"] == 2, "the owner's later write is seen"
+            assert [a.application_id for a in reader.applicant_applications("bb")] == ["A2"]
+            assert reader.labels(["device:d1"]) == {}
+            with pytest.raises(StoreUnavailable):
+                reader.upsert([_app("A3", "cc", 3.0, "device:d2")])
+            with pytest.raises(StoreUnavailable):
+                reader.append_audit(3.0, "x", "lookup", "device:d1", {})
+        finally:
+            reader.close()
+        assert owner.stats()["applications"] == 2 and owner.audit() == []
+    finally:
+        owner.close()

@@ -27,6 +27,7 @@ import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from graph.errors import InvalidInput, StoreUnavailable
 from graph.normalise import SCALAR_PROPS
@@ -184,6 +185,78 @@ def connect(path: str | None) -> sqlite3.Connection:
     except (sqlite3.Error, OSError) as exc:
         raise StoreUnavailable(f"cannot open {path or 'memory://'}: {exc}") from exc
     return db
+
+
+class StoreReadOnly(StoreUnavailable):
+    """A write through a store opened read-only."""
+
+
+class _ReadOnlyConnection(sqlite3.Connection):
+    """Says a refused write is one (SQLite's own error names no store and no remedy)."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.OperationalError as exc:
+            raise _refused(exc) from exc
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        try:
+            return super().executemany(sql, parameters)
+        except sqlite3.OperationalError as exc:
+            raise _refused(exc) from exc
+
+
+def _refused(exc: sqlite3.OperationalError) -> Exception:
+    if "readonly" not in str(exc):
+        return exc
+    return StoreReadOnly(
+        "this store is open read-only (beside the process that owns it): writes go through that process"
+    )
+
+
+def connect_read_only(path: str) -> sqlite3.Connection:
+    """A connection that cannot write (SQLite's ``mode=ro``), for a tool that reads a store
+    another process owns; it never creates the file."""
+    if not Path(path).is_file():
+        raise StoreUnavailable(f"{path} does not exist (a read-only open never creates a store)")
+    try:
+        return sqlite3.connect(
+            f"{Path(path).resolve().as_uri()}?mode=ro",
+            uri=True,
+            check_same_thread=False,
+            isolation_level=None,
+            factory=_ReadOnlyConnection,
+        )
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"cannot open {path} read-only: {exc}") from exc
+
+
+def identity_of(db: sqlite3.Connection) -> str:
+    """The identity token of a database prepared by this ringsight's schema (read-only opens:
+    nothing is created or migrated)."""
+    try:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        row = db.execute("SELECT value FROM settings WHERE name = ?", (IDENTITY_SETTING,)).fetchone()
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"cannot read the database: {exc}") from exc
+    if version != SCHEMA_VERSION or row is None:
+        raise StoreUnavailable(
+            f"the database has schema version {version} (this ringsight: {SCHEMA_VERSION}); a read-only open "
+            "cannot migrate it: open it once for writing (e.g. `ringsight serve`)"
+        )
+    return str(row[0])
+
+
+@contextmanager
+def read_snapshot(db: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction: every statement inside sees the same committed state (a
+    read-only store catching up while the writer process commits)."""
+    db.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.execute("COMMIT")
 
 
 @contextmanager

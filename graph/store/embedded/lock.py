@@ -31,7 +31,8 @@ class ProcessLock:
             where = "this process" if holder == str(os.getpid()) else "another process"
             raise StoreInUse(
                 f"{db_path} is already open in {where} (pid {holder}); the embedded store has one "
-                "writer process: stop it or point this one at another database"
+                "writer process: stop it or point this one at another database (commands that only read, "
+                "such as `ringsight audit verify`, open it read-only beside it)"
             ) from None
         except OSError:
             os.close(fd)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -35,7 +36,15 @@ from graph.store.embedded import persist, rows, startup, whole_graph
 from graph.store.embedded.audit_seals import AuditSealRows
 from graph.store.embedded.case_log import CaseLogRows
 from graph.store.embedded.cases import CaseRows
-from graph.store.embedded.database import connect, path_of, prepare, transaction
+from graph.store.embedded.database import (
+    connect,
+    connect_read_only,
+    identity_of,
+    path_of,
+    prepare,
+    read_snapshot,
+    transaction,
+)
 from graph.store.embedded.index import GraphIndex
 from graph.store.embedded.investigator_reads import InvestigatorRows
 from graph.store.embedded.lock import ProcessLock
@@ -68,6 +77,8 @@ from graph.vocabulary import (
 )
 
 log = logging.getLogger("ringsight.embedded")
+READ_ONLY_CATCH_UP = 1.0
+"""Seconds between a read-only store's looks at what the owning process committed."""
 SAVE_EVERY = 200_000
 """Applications written since the last save after which a write saves the index (and
 then only when they are at least as many as the saved index covers): bulk loads are
@@ -81,21 +92,29 @@ class EmbeddedStore(
 ):
     """SQLite-backed store with an in-memory graph index. See the module docstring."""
 
-    def __init__(self, url: str = "memory://") -> None:
+    def __init__(self, url: str = "memory://", read_only: bool = False) -> None:
+        """``read_only``: for a tool that reads a store another process owns (it takes no
+        lock, writes nothing, and sees what the owner commits: each read catches up)."""
         self.url = url
         self._lock = threading.RLock()
         self._path = path_of(url)
         self._closed = False
-        if self._path is not None:
+        self.read_only = read_only and self._path is not None
+        self._caught_up_at = 0.0
+        if self._path is not None and not self.read_only:
             # SQLite creates the file, not its folder: a store in a new folder is made whole.
             try:
                 Path(self._path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreUnavailable(f"cannot create the folder of {self._path}: {exc}") from exc
-        self._process_lock = ProcessLock(self._path) if self._path is not None else None
+        self._process_lock = ProcessLock(self._path) if self._path is not None and not self.read_only else None
         try:
-            self._db = connect(self._path)
-            self._identity = prepare(self._db)
+            if self._path is not None and self.read_only:
+                self._db = connect_read_only(self._path)
+                self._identity = identity_of(self._db)
+            else:
+                self._db = connect(self._path)
+                self._identity = prepare(self._db)
             self._read_labels()
             self._index: GraphIndex | None = None
             self.opened: Opened = Opened("none", 0, 0.0)
@@ -115,7 +134,17 @@ class EmbeddedStore(
     def _ready(self) -> GraphIndex:
         """The index with every acknowledged write in it (call under the lock)."""
         if self._index is None:
-            self._index, self.opened = startup.open_index(self._db, self._path, self._identity)
+            if self.read_only:
+                with read_snapshot(self._db):
+                    self._index, self.opened = startup.open_index(self._db, self._path, self._identity)
+                self._caught_up_at = time.monotonic()
+            else:
+                self._index, self.opened = startup.open_index(self._db, self._path, self._identity)
+        elif self.read_only and time.monotonic() - self._caught_up_at >= READ_ONLY_CATCH_UP:
+            with read_snapshot(self._db):
+                startup.catch_up(self._db, self._index)
+                self._read_labels()
+            self._caught_up_at = time.monotonic()
         self._index.settle()
         return self._index
 
@@ -173,7 +202,7 @@ class EmbeddedStore(
         return [index.applicants.key(a) for a in people]
 
     def _save(self) -> None:
-        if self._path is None or self._index is None:
+        if self._path is None or self._index is None or self.read_only:
             return
         index = self._index
         arrays = index.arrays()
