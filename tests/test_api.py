@@ -168,6 +168,7 @@ def test_confirming_fraud_raises_alerts_and_is_audited(client: TestClient, store
         ids.append(answer["applicant_id"])
         first.append(answer["band"])
     assert first == ["low", "low", "low"]
+    settle(client)  # their own monitoring first
     # ...until one of them is confirmed as fraud: the others are re-scored and alerted.
     r = client.post(
         "/v1/labels",

@@ -5,7 +5,10 @@ provisional ring its proper id, with lineage)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,8 +16,16 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from graph.records import ApplicationRecord
+from detectors.rings.online import WINDOW, links_of_snapshot, links_read
+from detectors.rings.params import RingParams
+from detectors.signals import DetectorParams
+from fixtures.generator import generate
+from graph.errors import InvalidInput
+from graph.normalise import Normaliser
+from graph.records import ApplicationRecord, from_flat
+from graph.store import Label
 from graph.store.embedded.store import EmbeddedStore
+from graph.vocabulary import HUB_LIMIT
 from tests.api.settle import settle
 from tests.test_api import ADMIN, INVESTIGATOR, SCORER, application
 
@@ -154,3 +165,39 @@ def test_monitoring_alerts_name_the_ring_of_an_online_member(client: TestClient,
     assert {a["applicant_id"] for a in alerts} <= {f"applicant:{a.applicant_key}" for a in loaded}
     assert {a["detail"]["ring_id"] for a in alerts} == {ring.ring_id}
     assert {a["trigger"] for a in alerts} == {"joined:APP-000036"}
+
+
+@pytest.mark.parametrize("hub_limit", [4, HUB_LIMIT])
+def test_the_links_from_the_scoring_snapshot_are_those_a_read_after_the_write_finds(hub_limit: int) -> None:
+    """The hot path takes whom a stored application links to from its scoring snapshot
+    (no read) instead of reading labels and identifier usage again after the write; on
+    generated data (rings, households, kiosks; a small hub limit puts many identifiers at
+    the hub boundary) both give the same links for every application."""
+    dataset = generate(1500, seed=9)
+    normaliser = Normaliser(b"online-links-key-0123456789", "CN")
+    apps = []
+    for row in dataset.applications:
+        with contextlib.suppress(InvalidInput):  # the generator plants a few rows the input rules refuse
+            apps.append(normaliser.application(from_flat(row)))
+    apps.sort(key=lambda a: (a.ts, a.application_id))
+    shared = Counter(i.node_id for a in apps for i in a.identifiers if i.kind in ("device", "phone"))
+    detector = replace(DetectorParams(), hub_limit=hub_limit)
+    params = RingParams()
+    store = EmbeddedStore("memory://")
+    try:
+        (kiosk, _), (household, _) = shared.most_common(2)
+        store.set_label(Label(kiosk, "allow_listed", "analyst", 0.0, "a kiosk"))
+        store.set_label(Label(household, "cleared", "analyst", 0.0, "a household"))
+        compared = linked = 0
+        for n, app in enumerate(apps):
+            snapshot = store.snapshot(app, app.ts, hub_limit)
+            store.upsert([app])
+            if n + 1 < len(apps) and apps[n + 1].ts < app.ts + 1.0:
+                continue  # a later application in the same second is not in the snapshot by design
+            got = links_of_snapshot(snapshot, app, detector, params, WINDOW)
+            assert got == links_read(store, app, detector, params, WINDOW), app.application_id
+            compared += 1
+            linked += bool(got.via_of)
+        assert compared > 1400 and linked > 40, (compared, linked)
+    finally:
+        store.close()

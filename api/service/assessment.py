@@ -59,13 +59,11 @@ class Assessing(ModelChoice):
         app = self.normalise(record)
         self.refresh_models()
         scorer, shadow = self.scorer, self.shadow if persist else None
-        if shadow is None:
-            result = scorer.score(self.store, app)
-        else:
-            # The challenger weighs the champion's observations of the same snapshot: one read.
-            snapshot = scorer.read(self.store, app)
-            observed = scorer.observe_snapshot(snapshot, app)
-            result = scorer.result(app, scorer.weigh(observed), snapshot.as_of)
+        # One read: the challenger weighs the champion's observations of the same snapshot,
+        # and the online ring assignment takes whom the application links to from it.
+        snapshot = scorer.read(self.store, app)
+        observed = scorer.observe_snapshot(snapshot, app)
+        result = scorer.result(app, scorer.weigh(observed), snapshot.as_of)
         if not persist:
             return Assessment(result, stored=False)
         at = self.now()
@@ -87,7 +85,7 @@ class Assessing(ModelChoice):
         done = self.store.record_assessment(
             app, decision_of(result, at, "application"), audit, monitor=self.monitoring == "queued"
         )
-        ring = ring_after_storing(self.store, app, self.scorer.config.params, at, stored=done.stored)
+        ring = ring_after_storing(self.store, app, self.scorer.config.params, at, stored=done.stored, snapshot=snapshot)
         if done.stored:
             if self.monitoring == "queued":
                 self.work_queued()

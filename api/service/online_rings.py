@@ -14,18 +14,25 @@ from detectors.rings.online import OnlineRing, assign, current
 from detectors.signals import DetectorParams
 from graph.errors import StoreUnavailable
 from graph.normalise import NormalisedApplication
-from graph.store import GraphStore
+from graph.store import GraphStore, ScoringSnapshot
 
 log = logging.getLogger("ringsight")
 
 
 def ring_after_storing(
-    store: GraphStore, app: NormalisedApplication, params: DetectorParams, at: float, *, stored: bool
+    store: GraphStore,
+    app: NormalisedApplication,
+    params: DetectorParams,
+    at: float,
+    *,
+    stored: bool,
+    snapshot: ScoringSnapshot | None = None,
 ) -> OnlineRing | None:
-    """The applicant's ring after ``app`` was written: joined or formed now when ``stored``,
-    else (a re-send) the ring it is in."""
+    """The applicant's ring after ``app`` was written: joined or formed now when ``stored``
+    (whom it links to taken from its scoring ``snapshot`` when given), else (a re-send) the
+    ring it is in."""
     try:
-        return assign(store, app, params, at) if stored else current(store, app.applicant_key)
+        return assign(store, app, params, at, snapshot=snapshot) if stored else current(store, app.applicant_key)
     except StoreUnavailable as exc:
         log.warning("online ring of %s not recorded: %s", app.application_id, exc)
         return None

@@ -4,10 +4,11 @@ provisional one, and the next batch run reconciles.
 Between batch runs (:mod:`detectors.rings.run`) the scoring flow calls :func:`assign`
 for every application it stores:
 
-- it reads the usage of the application's *specific* identifiers (the ring kinds of
+- it takes the usage of the application's *specific* identifiers (the ring kinds of
   :class:`~detectors.rings.params.RingParams` that the scorer treats as linking people,
-  hubs and allow-listed or cleared identifiers left out) and the current ring of each
-  applicant they link to, in one membership read by key (``store.ring_memberships``);
+  hubs and allow-listed or cleared identifiers left out) from the application's scoring
+  snapshot, and reads the current ring of each applicant they link to in one membership
+  read by key (``store.ring_memberships``);
 - when any of those applicants is in a ring (a batch ring or one joined online), the
   applicant joins the ring most of them are in (ties: the smaller ring id), recorded with
   ``store.join_ring``;
@@ -28,7 +29,7 @@ True
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -36,9 +37,9 @@ from detectors.rings.lineage import ring_id_of
 from detectors.rings.params import RingParams
 from detectors.signals import DetectorParams
 from graph.normalise import NormalisedApplication
-from graph.store import GraphStore, RingRecord
+from graph.store import GraphStore, Label, RingRecord, ScoringSnapshot
 from graph.store.online_rings import OnlineRings, RingJoin, RingMembership
-from graph.vocabulary import DAY
+from graph.vocabulary import DAY, USAGE_WINDOW
 
 PROVISIONAL = "PROV-"
 WINDOW = 7 * DAY
@@ -86,6 +87,72 @@ def current(store: GraphStore, applicant_key: str) -> OnlineRing | None:
     return OnlineRing(ring.ring_id, False, False, dict(ring.lineage)) if ring else None
 
 
+@dataclass(frozen=True)
+class Links:
+    """Whom a stored application links to over specific identifiers.
+
+    ``linking``: its ring-kind identifiers that link people (allow-listed and cleared ones
+    left out); ``via_of``: each other applicant of those (hubs left out) with the
+    identifiers that link it; ``recent``: those of them who used one within the window."""
+
+    linking: list[str]
+    via_of: dict[str, set[str]]
+    recent: set[str]
+
+
+def _specific(app: NormalisedApplication, detector: DetectorParams, params: RingParams) -> list[str]:
+    return sorted({i.node_id for i in app.identifiers if i.kind in params.kinds and detector.links_people(i.kind)})
+
+
+def _unlabelled(node_ids: list[str], labels: Mapping[str, Label]) -> list[str]:
+    return [n for n in node_ids if not (n in labels and labels[n].status in ("allow_listed", "cleared"))]
+
+
+def links_read(
+    store: GraphStore, app: NormalisedApplication, detector: DetectorParams, params: RingParams, window: float
+) -> Links:
+    """:class:`Links` read from the store after the application was written (two reads)."""
+    linking = _specific(app, detector, params)
+    linking = _unlabelled(linking, store.labels(linking) if linking else {})
+    usage = store.identifier_usage(linking, app.ts + 1.0, window, detector.hub_limit) if linking else {}
+    key = app.applicant_key
+    via_of: dict[str, set[str]] = {}
+    recent: set[str] = set()
+    for nid, use in usage.items():
+        if use.applicants > detector.hub_limit:
+            continue
+        for other in use.members:
+            if other != key:
+                via_of.setdefault(other, set()).add(nid)
+        recent.update(k for _, k in use.recent if k != key)
+    return Links(linking, via_of, recent)
+
+
+def links_of_snapshot(
+    snapshot: ScoringSnapshot, app: NormalisedApplication, detector: DetectorParams, params: RingParams, window: float
+) -> Links:
+    """The same :class:`Links` from the scoring snapshot of the application (read before it
+    was written, as of its submission): no read at all. The snapshot's labels are current
+    and its usage holds every earlier use of the application's identifiers; the application
+    itself is counted in, as the store counts it once written."""
+    key = app.applicant_key
+    linking = _unlabelled(_specific(app, detector, params), snapshot.labels)
+    since = app.ts + 1.0 - window
+    via_of: dict[str, set[str]] = {}
+    recent: set[str] = set()
+    for nid in linking:
+        use = snapshot.usage.get(nid)
+        if use is None:
+            continue
+        if use.applicants + (key not in use.members) > detector.hub_limit:
+            continue  # a hub once this application is counted in
+        for other in use.members:
+            if other != key:
+                via_of.setdefault(other, set()).add(nid)
+        recent.update(k for ts, k in use.recent if ts >= since and k != key)
+    return Links(linking, via_of, recent)
+
+
 def assign(
     store: GraphStore,
     app: NormalisedApplication,
@@ -93,24 +160,23 @@ def assign(
     at: float,
     params: RingParams | None = None,
     window: float = WINDOW,
+    snapshot: ScoringSnapshot | None = None,
 ) -> OnlineRing | None:
     """Join the stored application's applicant to a ring, or form a provisional one (see
-    the module docstring); ``None`` when it links to no ring and forms none."""
+    the module docstring); ``None`` when it links to no ring and forms none. ``snapshot``:
+    the application's scoring snapshot, so whom it links to is not read again (one read,
+    the memberships, is left; an application stored meanwhile by another request is seen
+    by the next batch run)."""
     if not isinstance(store, OnlineRings):
         return None
     params = params or RingParams()
     key = app.applicant_key
-    linking = sorted({i.node_id for i in app.identifiers if i.kind in params.kinds and detector.links_people(i.kind)})
-    labels = store.labels(linking) if linking else {}
-    linking = [n for n in linking if not (n in labels and labels[n].status in ("allow_listed", "cleared"))]
-    usage = store.identifier_usage(linking, app.ts + 1.0, window, detector.hub_limit) if linking else {}
-    via_of: dict[str, set[str]] = {}
-    for nid, use in usage.items():
-        if use.applicants > detector.hub_limit:
-            continue
-        for other in use.members:
-            if other != key:
-                via_of.setdefault(other, set()).add(nid)
+    links = (
+        links_read(store, app, detector, params, window)
+        if snapshot is None or window > USAGE_WINDOW  # the snapshot's recent uses span USAGE_WINDOW
+        else links_of_snapshot(snapshot, app, detector, params, window)
+    )
+    via_of = links.via_of
     found = store.ring_memberships([key, *via_of])
     own = found.get(key)
     if own is not None:
@@ -122,15 +188,14 @@ def assign(
         via = sorted({n for k in via_of if k in found and found[k].ring_id == ring_id for n in via_of[k]})
         join = store.join_ring(ring_id, key, via, at, provisional=member.provisional, lineage=member.lineage)
         return _joined(join)
-    recent = {k for nid, use in usage.items() if use.applicants <= detector.hub_limit for _, k in use.recent}
-    group = sorted((recent & set(via_of)) | {key})
+    group = sorted((links.recent & set(via_of)) | {key})
     if len(group) < params.min_members:
         return None
     ring_id = provisional_id(group)
     lineage = {"event": "provisional", "members_at_forming": len(group)}
     mine = None
     for member_key in group:
-        via = sorted(via_of.get(member_key, set())) if member_key != key else linking
+        via = sorted(via_of.get(member_key, set())) if member_key != key else links.linking
         join = store.join_ring(ring_id, member_key, via, at, provisional=True, lineage=lineage)
         if member_key == key:
             mine = join

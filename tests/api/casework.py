@@ -62,6 +62,7 @@ def chain(case_client: TestClient) -> list[str]:
     ):
         answer = case_client.post("/v1/applications", json=application(n, month, device, phone), headers=SCORER).json()
         ids.append(answer["applicant_id"])
+    settle(case_client)  # their own monitoring first, so the label's re-score is what alerts 2
     r = case_client.post(
         "/v1/labels",
         json={"node_id": ids[0], "status": "confirmed_fraud", "reason": "chargeback confirmed"},

@@ -25,6 +25,7 @@ def _three(client: TestClient) -> list[str]:
         r = client.post("/v1/applications", json=application(n, month, device, phone), headers=SCORER)
         assert r.status_code == 200, r.text
         ids.append(r.json()["applicant_id"])
+    settle(client)  # their own monitoring first, so an outcome's label is what alerts
     return ids
 
 

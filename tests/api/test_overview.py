@@ -47,6 +47,7 @@ def people(client: TestClient) -> list[dict[str, Any]]:
         r = client.post("/v1/applications", json=application(n, device, phone, channel), headers=SCORER)
         assert r.status_code == 200, r.text
         answers.append(r.json())
+    settle(client)
     r = client.post(
         "/v1/labels",
         json={"node_id": answers[0]["applicant_id"], "status": "confirmed_fraud", "reason": "chargeback confirmed"},

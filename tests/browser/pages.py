@@ -123,6 +123,7 @@ def label(url: str, node_id: str, status: str, reason: str) -> list[dict[str, An
     """Labels a node as an investigator; the alerts its re-scoring raised, once the service's
     monitoring worker has done what the label queued."""
     body = {"node_id": node_id, "status": status, "reason": reason}
+    settled(url)  # what earlier writes queued first, so the label's re-score is what alerts
     assert call("POST", url, "/v1/labels", INVESTIGATOR, json=body)["rescore"] == "queued"
     settled(url)
     alerts = call("GET", url, "/v1/alerts", INVESTIGATOR, params={"limit": 1000})

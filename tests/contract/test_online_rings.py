@@ -5,10 +5,22 @@ run read."""
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
+import pytest
+
+from api.routes import EXAMPLE
+from api.service.desk import FraudDesk
+from detectors.score import Scorer
+from graph.normalise import Normaliser
+from graph.records import parse_record
 from graph.store import GraphStore, RingRecord
 from graph.store.online_rings import OnlineRings, RingJoin
 from tests.contract.conftest import Reopen
 from tests.contract.test_contract import DAY, T0, app
+
+NOW = 1_795_300_000.0
 
 
 def _seam(store: GraphStore) -> OnlineRings:
@@ -71,3 +83,40 @@ def test_settling_removes_exactly_the_joins_a_run_read(backend: tuple[GraphStore
     assert seam.settle_ring_joins(read) == 0
     assert seam.ring_joins() == [late], "a join recorded after the run read the joins stays"
     assert seam.ring_memberships(["e" * 24, "h" * 24]).keys() == {"h" * 24}
+
+
+def test_storing_an_application_reads_whom_it_links_to_only_in_its_snapshot(
+    backend: tuple[GraphStore, Reopen], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hot path's store calls for a stored application that joins a known ring: the
+    snapshot, the write, one membership read and the join; labels and identifier usage
+    are not read again after the write (each was a Neo4j round trip)."""
+    store, _ = backend
+    desk = FraudDesk(store, Normaliser(b"contract-online-key-0123456789", "CN"), Scorer.default(), clock=lambda: NOW)
+    ring = []
+    for n in range(1, 5):
+        body = copy.deepcopy(EXAMPLE)
+        body.update(application_id=f"APP-K{n}", email=f"k{n}@example.com", phone=f"+86 139 0000 00{n:02d}")
+        body["applicant"]["national_id"] = f"11010119900310{n:04d}"
+        body["device"] = {"fingerprint": "dfp-kit", "ip": f"198.51.100.{n}"}
+        body["submitted_at"] = f"2026-11-20T10:{n:02d}:00Z"
+        body["applicant"]["account_created_at"] = "2026-11-20T09:00:00Z"
+        ring.append(body)
+    for body in ring[:3]:
+        desk.assess(parse_record(body), persist=True, actor="scorer:test")
+    calls: list[str] = []
+    after_write = [False]
+    for name in ("snapshot", "labels", "identifier_usage", "ring_memberships", "join_ring", "record_assessment"):
+        method = getattr(store, name)
+
+        def counted(*args: Any, _name: str = name, _method: Any = method, **kwargs: Any) -> Any:
+            if after_write[0] or _name in ("snapshot", "record_assessment"):
+                calls.append(_name)
+            if _name == "record_assessment":
+                after_write[0] = True
+            return _method(*args, **kwargs)
+
+        monkeypatch.setattr(store, name, counted)
+    done = desk.assess(parse_record(ring[3]), persist=True, actor="scorer:test")
+    assert done.ring is not None and done.ring.provisional, done.ring
+    assert calls == ["snapshot", "record_assessment", "ring_memberships", "join_ring"], calls
