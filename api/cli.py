@@ -519,7 +519,7 @@ def serve(
 def _run_server(host: str, port: int, workers: int, access_log: bool) -> None:
     import uvicorn
 
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, access_log=access_log)
+    uvicorn.run("api.http.app:create_app", factory=True, host=host, port=port, workers=workers, access_log=access_log)
 
 
 @app.command()

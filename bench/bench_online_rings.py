@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from fastapi.testclient import TestClient  # noqa: E402
 
 import api.service.assessment as assessment  # noqa: E402
-from api.app import create_app  # noqa: E402
+from api.http.app import create_app  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from graph.records import ApplicationRecord  # noqa: E402
 from graph.store.embedded.store import EmbeddedStore  # noqa: E402

@@ -72,7 +72,7 @@ def http_latency(url: str, bodies: list[dict[str, Any]]) -> list[float]:
             sys.executable,
             "-m",
             "uvicorn",
-            "api.app:create_app",
+            "api.http.app:create_app",
             "--factory",
             "--port",
             str(port),

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.routes import EXAMPLE
+from api.http.app import create_app
+from api.http.routes.scoring import EXAMPLE
 from api.settings import Settings
 from graph.store.embedded.store import EmbeddedStore
 from tests.api.settle import settle
@@ -227,7 +227,7 @@ def _free_port() -> int:
 def _serve(db: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "RINGSIGHT_GRAPH_URL": f"sqlite:///{db}"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", "api.http.app:create_app", "--factory", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.routes import EXAMPLE
+from api.http.routes.scoring import EXAMPLE
 from api.settings import get_settings
 
 runner = CliRunner()

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.app import create_app
 from api.cli import app
+from api.http.app import create_app
 from api.settings import Settings, get_settings
 from graph.store import open_store
 from graph.store.embedded.store import EmbeddedStore

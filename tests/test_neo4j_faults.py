@@ -21,8 +21,8 @@ import neo4j
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.routes import EXAMPLE
+from api.http.app import create_app
+from api.http.routes.scoring import EXAMPLE
 from api.settings import Settings
 from graph.store import PII_KEY_SETTING, open_store
 from graph.store.neo4j import queries as q

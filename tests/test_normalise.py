@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.routes import EXAMPLE
+from api.http.routes.scoring import EXAMPLE
 from graph.errors import InvalidInput
 from graph.normalise import Normaliser, canonical_employer
 from graph.records import from_flat, parse_record

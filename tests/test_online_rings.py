@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from api.settings import Settings
 from detectors.rings.online import WINDOW, links_of_snapshot, links_read
 from detectors.rings.params import RingParams

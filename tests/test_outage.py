@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.routes import EXAMPLE
+from api.http.app import create_app
+from api.http.routes.scoring import EXAMPLE
 from api.settings import Settings
 from graph.errors import StoreUnavailable
 from graph.store import IdentifierUsage

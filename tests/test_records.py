@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.routes import EXAMPLE
+from api.http.routes.scoring import EXAMPLE
 from api.settings import Settings
 from graph.errors import InvalidInput
 from graph.normalise import Normaliser

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.routes import EXAMPLE
+from api.http.routes.scoring import EXAMPLE
 from graph.store import GraphStore, open_store
 from tests.api.conftest import free_port
 
@@ -29,7 +29,16 @@ ADMIN = {"X-API-Key": "dev-admin"}
 def _serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port), "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.http.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
         env={**os.environ, "RINGSIGHT_GRAPH_URL": url, "RINGSIGHT_NEO4J_TIMEOUT_SECONDS": "20"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.app import create_app
+from api.http.app import create_app
 from api.settings import Settings, get_settings
 from detectors.ring_report import write_report
 from detectors.rings import RingParams, RingRun, assign_ids, detect_rings, ring_id_of

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from api.bootstrap import build_desk
 from api.cli import app
-from api.routes import EXAMPLE
+from api.http.routes.scoring import EXAMPLE
 from api.settings import get_settings
 from graph.records import ApplicationRecord
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.routes import EXAMPLE
+from api.http.app import create_app
+from api.http.routes.scoring import EXAMPLE
 from api.settings import Settings
 from graph.store.embedded.store import EmbeddedStore
 from tests.api.settle import settle

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from api.settings import Settings
 from graph.store.embedded.store import EmbeddedStore
 from tests.api.casework import case_client, chain  # noqa: F401 - fixtures of the casework tests
@@ -82,7 +82,7 @@ def _start(db: Path, env: dict[str, str]) -> Server:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "api.app:create_app",
+                "api.http.app:create_app",
                 "--factory",
                 "--port",
                 str(port),

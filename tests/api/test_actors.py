@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from api.deps import key_id
-from api.routes import EXAMPLE
+from api.http.deps import key_id
+from api.http.routes.scoring import EXAMPLE
 from api.settings import Settings
 
 # Keys whose 4-character runs are neither role names nor hex digits, so any run found is a leak.

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sklearn.metrics import roc_auc_score
 
-from api.app import create_app
-from api.routes import EXAMPLE
+from api.http.app import create_app
+from api.http.routes.scoring import EXAMPLE
 from api.settings import Settings
 from detectors.learning import store_replay, targets
 from detectors.registry import read_registry

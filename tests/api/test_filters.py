@@ -7,7 +7,7 @@ import copy
 import pytest
 from fastapi.testclient import TestClient
 
-from api.routes import EXAMPLE
+from api.http.routes.scoring import EXAMPLE
 from tests.api.conftest import ADMIN, INVESTIGATOR, SCORER
 
 

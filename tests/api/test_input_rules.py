@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.routes import EXAMPLE
+from api.http.routes.scoring import EXAMPLE
 from graph.records import MAX_AMOUNT, MAX_COUNT, MAX_SECONDS, InputRules, configure_input_rules
 from tests.api.conftest import ADMIN, INVESTIGATOR, SCORER, Server
 

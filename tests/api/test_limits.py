@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.routes import EXAMPLE
+from api.http.routes.scoring import EXAMPLE
 from api.settings import Settings
 from tests.api.conftest import SCORER, Server
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.routes import EXAMPLE
+from api.http.routes.scoring import EXAMPLE
 from tests.api.conftest import ADMIN, INVESTIGATOR, SCORER, Server
 
 OPERATIONS = {
@@ -60,7 +60,7 @@ PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
-    from api.app import create_app
+    from api.http.app import create_app
     from api.settings import Settings
 
     return create_app(Settings(graph_url="memory://")).openapi()

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from api.settings import Settings
 from graph.store.embedded.store import EmbeddedStore
 from tests.api.casework import INVESTIGATOR, SCORER, application

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.routes import EXAMPLE
+from api.http.routes.scoring import EXAMPLE
 from tests.api.settle import settle
 
 SCORER = {"X-API-Key": "dev-scorer"}

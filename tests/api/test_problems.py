@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from api.settings import Settings
 from graph.store.embedded.store import EmbeddedStore
 from tests.api.conftest import ADMIN, SCORER

@@ -23,7 +23,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from api.routes import EXAMPLE
+from api.http.routes.scoring import EXAMPLE
 
 SCORER = {"X-API-Key": "dev-scorer"}
 INVESTIGATOR = {"X-API-Key": "dev-investigator"}
@@ -49,7 +49,7 @@ def running_service(tmp: Path) -> Iterator[str]:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "api.app:create_app",
+                "api.http.app:create_app",
                 "--factory",
                 "--port",
                 str(port),

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from api.routes import EXAMPLE
+from api.http.routes.scoring import EXAMPLE
 from api.service.desk import FraudDesk
 from detectors.score import Scorer
 from graph.normalise import Normaliser

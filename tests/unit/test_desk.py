@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from api.routes import EXAMPLE
+from api.http.routes.scoring import EXAMPLE
 from api.service.desk import ALERT_TIERS, FraudDesk
 from api.service.monitoring_worker import MonitoringWorker
 from detectors.score import Scorer

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJson
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from api.disclosure import for_scorer
+from api.http.disclosure import for_scorer
 from api.settings import Role
 from detectors.score import ScoreResult
 from graph.records import ApplicationRecord
@@ -141,7 +141,7 @@ class ScoreResponse(BaseModel):
         ring: dict[str, Any] | None = None,
     ) -> ScoreResponse:
         """The response; ``full=False`` (a scorer key) shows evidence as counts only
-        (:mod:`api.disclosure`)."""
+        (:mod:`api.http.disclosure`)."""
         reasons = result.reason_dicts()
         if not full:
             own = {f"application:{result.application_id}", f"applicant:{result.applicant_key}"}
@@ -574,8 +574,8 @@ class StoreStats(BaseModel):
 
 def openapi_components() -> dict[str, dict[str, Any]]:
     """Schemas the routes refer to by name without a model of their own: the Problem of
-    every error response (``api.errors.problem_responses``) and the application record the
-    scoring routes read themselves (``api.routes.RECORD_BODY``)."""
+    every error response (``api.http.errors.problem_responses``) and the application record the
+    scoring routes read themselves (``api.http.routes.RECORD_BODY``)."""
     out: dict[str, dict[str, Any]] = {}
     for model in (Problem, ApplicationRecord):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")

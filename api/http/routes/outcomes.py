@@ -8,10 +8,10 @@ from typing import Annotated, Literal, get_args
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.deps import Desk, Investigator
-from api.errors import problem_responses
-from api.routes.common import READ, WRITE
-from api.schemas import RESCORE_DESCRIPTION, AlertView, Rescore
+from api.http.deps import Desk, Investigator
+from api.http.errors import problem_responses
+from api.http.routes.common import READ, WRITE
+from api.http.schemas import RESCORE_DESCRIPTION, AlertView, Rescore
 from graph.store.outcomes import OUTCOMES, Outcome
 
 router = APIRouter()

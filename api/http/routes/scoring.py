@@ -12,9 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
-from api.deps import authorise
-from api.errors import problem_responses
-from api.schemas import (
+from api.http.deps import authorise
+from api.http.errors import problem_responses
+from api.http.schemas import (
     ScoreResponse,
 )
 from api.service.desk import FraudDesk

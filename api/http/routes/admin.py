@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Admin, Desk, Investigator, Scorer
-from api.errors import problem_responses
-from api.routes.common import READ
-from api.schemas import (
+from api.http.deps import Admin, Desk, Investigator, Scorer
+from api.http.errors import problem_responses
+from api.http.routes.common import READ
+from api.http.schemas import (
     AuditEventView,
     StoreStats,
     WhoAmI,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from api.schemas import (
+from api.http.schemas import (
     DecisionView,
     IdentifierView,
     Network,

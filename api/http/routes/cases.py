@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import Desk, Investigator
-from api.errors import problem_responses
-from api.routes.common import READ_ONE, WRITE
-from api.schemas import CaseLayer, CaseOpen, CaseStatus, CaseStepRequest, CaseStepView, CaseSummary, CaseView
+from api.http.deps import Desk, Investigator
+from api.http.errors import problem_responses
+from api.http.routes.common import READ_ONE, WRITE
+from api.http.schemas import CaseLayer, CaseOpen, CaseStatus, CaseStepRequest, CaseStepView, CaseSummary, CaseView
 from api.service.cases import subject_kind
 from api.service.desk import FraudDesk
 from graph.store.records import Case

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Desk, Investigator
-from api.errors import problem_responses
-from api.routes.common import READ_ONE, WRITE, Depth, Limit, network_view
-from api.schemas import (
+from api.http.deps import Desk, Investigator
+from api.http.errors import problem_responses
+from api.http.routes.common import READ_ONE, WRITE, Depth, Limit, network_view
+from api.http.schemas import (
     IdentifierApplicant,
     LabelView,
     LookupRequest,

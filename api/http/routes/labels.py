@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import Desk, Investigator
-from api.errors import problem_responses
-from api.routes.common import WRITE
-from api.schemas import (
+from api.http.deps import Desk, Investigator
+from api.http.errors import problem_responses
+from api.http.routes.common import WRITE
+from api.http.schemas import (
     AlertView,
     LabelRequest,
     LabelResult,

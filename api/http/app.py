@@ -17,12 +17,12 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api import errors
-from api.body_limit import BodySizeLimit
 from api.bootstrap import build_desk
-from api.deps import require
-from api.routes import router
-from api.schemas import Health, Readiness, openapi_components
+from api.http import errors
+from api.http.body_limit import BodySizeLimit
+from api.http.deps import require
+from api.http.routes import router
+from api.http.schemas import Health, Readiness, openapi_components
 from api.service.monitoring_worker import MonitoringWorker
 from api.service.periodic import Periodic
 from api.settings import Settings, get_settings
@@ -30,7 +30,7 @@ from graph.errors import StoreUnavailable
 from graph.store import GraphStore
 
 log = logging.getLogger("ringsight")
-CONSOLE = Path(__file__).parent / "console"
+CONSOLE = Path(__file__).parent.parent / "console"
 SWAGGER_UI = "/console/static/vendor/swagger-ui"
 """swagger-ui-dist from npm, vendored (see api/console/vendor/swagger-ui/README.md)."""
 
