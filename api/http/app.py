@@ -22,17 +22,31 @@ from api.http import errors
 from api.http.body_limit import BodySizeLimit
 from api.http.deps import require
 from api.http.routes import router
-from api.http.schemas import Health, Readiness, openapi_components
+from api.http.schemas.ops import Health, Readiness
+from api.http.schemas.problems import Problem
 from api.service.monitoring_worker import MonitoringWorker
 from api.service.periodic import Periodic
 from api.settings import Settings, get_settings
 from graph.errors import StoreUnavailable
+from graph.records import ApplicationRecord
 from graph.store import GraphStore
 
 log = logging.getLogger("ringsight")
 CONSOLE = Path(__file__).parent.parent / "console"
 SWAGGER_UI = "/console/static/vendor/swagger-ui"
 """swagger-ui-dist from npm, vendored (see api/console/vendor/swagger-ui/README.md)."""
+
+
+def _components() -> dict[str, dict[str, Any]]:
+    """Schemas the routes refer to by name without a model of their own: the Problem of
+    every error response (``api.http.errors.problem_responses``) and the application record the
+    scoring routes read themselves (``api.http.routes.scoring.RECORD_BODY``)."""
+    out: dict[str, dict[str, Any]] = {}
+    for model in (Problem, ApplicationRecord):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        out.update(schema.pop("$defs", {}))
+        out[model.__name__] = schema
+    return out
 
 
 def _document(app: FastAPI) -> None:
@@ -48,7 +62,7 @@ def _document(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(openapi_components())
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(_components())
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -41,7 +41,7 @@ _HEADERS: dict[int, dict[str, Any]] = {
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the problems a route can answer, each a :class:`api.http.schemas.Problem`."""
+    """OpenAPI ``responses`` for the problems a route can answer, each a :class:`api.http.schemas.problems.Problem`."""
     out: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
         out[status] = {

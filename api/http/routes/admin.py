@@ -9,11 +9,7 @@ from fastapi import APIRouter, Query
 from api.http.deps import Admin, Desk, Investigator, Scorer
 from api.http.errors import problem_responses
 from api.http.routes.common import READ
-from api.http.schemas import (
-    AuditEventView,
-    StoreStats,
-    WhoAmI,
-)
+from api.http.schemas.admin import AuditEventView, StoreStats, WhoAmI
 
 router = APIRouter()
 

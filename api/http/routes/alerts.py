@@ -9,13 +9,8 @@ from fastapi import APIRouter, Query
 from api.http.deps import Desk, Investigator
 from api.http.errors import problem_responses
 from api.http.routes.common import READ_ONE, WRITE
-from api.http.schemas import (
-    AlertStatus,
-    AlertUpdate,
-    AlertUpdated,
-    AlertView,
-    MonitoringQueue,
-)
+from api.http.schemas.alerts import AlertUpdate, AlertUpdated, AlertView, MonitoringQueue
+from api.http.schemas.common import AlertStatus
 
 router = APIRouter()
 

@@ -7,17 +7,17 @@ from fastapi import APIRouter
 from api.http.deps import Desk, Investigator
 from api.http.errors import problem_responses
 from api.http.routes.common import READ_ONE, Depth, Limit, decision_views, identifier_views, network_view
-from api.http.schemas import (
-    AlertView,
+from api.http.schemas.alerts import AlertView
+from api.http.schemas.applicants import (
     ApplicantApplication,
     ApplicantView,
     ApplicationView,
-    DecisionView,
     IdentifierView,
-    LabelView,
-    Network,
     RescoreResult,
 )
+from api.http.schemas.labels import LabelView
+from api.http.schemas.network import Network
+from api.http.schemas.scoring import DecisionView
 from api.service.base import applicant_key
 from graph.vocabulary import applicant_node
 

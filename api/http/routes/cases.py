@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query, Response
 from api.http.deps import Desk, Investigator
 from api.http.errors import problem_responses
 from api.http.routes.common import READ_ONE, WRITE
-from api.http.schemas import CaseLayer, CaseOpen, CaseStatus, CaseStepRequest, CaseStepView, CaseSummary, CaseView
+from api.http.schemas.cases import CaseOpen, CaseStepRequest, CaseStepView, CaseSummary, CaseView
+from api.http.schemas.common import CaseLayer, CaseStatus
 from api.service.cases import subject_kind
 from api.service.desk import FraudDesk
 from graph.store.records import Case

@@ -6,13 +6,9 @@ from typing import Annotated
 
 from fastapi import Query
 
-from api.http.schemas import (
-    DecisionView,
-    IdentifierView,
-    Network,
-    NetworkEdge,
-    NetworkNode,
-)
+from api.http.schemas.applicants import IdentifierView
+from api.http.schemas.network import Network, NetworkEdge, NetworkNode
+from api.http.schemas.scoring import DecisionView
 from api.service.investigation import ApplicationFile
 from graph.normalise import Identifier
 from graph.store import Subgraph

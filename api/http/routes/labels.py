@@ -7,14 +7,9 @@ from fastapi import APIRouter
 from api.http.deps import Desk, Investigator
 from api.http.errors import problem_responses
 from api.http.routes.common import WRITE
-from api.http.schemas import (
-    AlertView,
-    LabelRequest,
-    LabelResult,
-    LabelStatus,
-    LabelView,
-    RemoveLabelRequest,
-)
+from api.http.schemas.alerts import AlertView
+from api.http.schemas.common import LabelStatus
+from api.http.schemas.labels import LabelRequest, LabelResult, LabelView, RemoveLabelRequest
 
 router = APIRouter()
 

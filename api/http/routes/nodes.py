@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query
 from api.http.deps import Desk, Investigator
 from api.http.errors import problem_responses
 from api.http.routes.common import READ_ONE, WRITE, Depth, Limit, network_view
-from api.http.schemas import (
+from api.http.schemas.labels import LabelView
+from api.http.schemas.network import Network
+from api.http.schemas.nodes import (
     IdentifierApplicant,
-    LabelView,
     LookupRequest,
     LookupResult,
-    Network,
     NodeReach,
     NodeView,
     ReachIdentifier,

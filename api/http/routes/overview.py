@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from api.http.deps import Desk, Investigator
 from api.http.errors import problem_responses
 from api.http.routes.common import READ
-from api.http.schemas import (
+from api.http.schemas.overview import (
     AlertAge,
     AlertOverview,
     AlertTierStatus,

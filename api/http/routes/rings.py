@@ -9,14 +9,7 @@ from fastapi import APIRouter, Query
 from api.http.deps import Admin, Desk, Investigator
 from api.http.errors import problem_responses
 from api.http.routes.common import READ_ONE
-from api.http.schemas import (
-    RingDetail,
-    RingIdentifier,
-    RingMember,
-    RingRunRequest,
-    RingRunSummary,
-    RingSummary,
-)
+from api.http.schemas.rings import RingDetail, RingIdentifier, RingMember, RingRunRequest, RingRunSummary, RingSummary
 from graph.store import RingRecord
 from graph.vocabulary import applicant_node
 

@@ -14,9 +14,7 @@ from pydantic import ValidationError
 
 from api.http.deps import authorise
 from api.http.errors import problem_responses
-from api.http.schemas import (
-    ScoreResponse,
-)
+from api.http.schemas.scoring import ScoreResponse
 from api.service.desk import FraudDesk
 from api.settings import Settings
 from graph.errors import StoreUnavailable
