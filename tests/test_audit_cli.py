@@ -7,7 +7,7 @@ import sqlite3
 
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.app import app
 from graph.store import open_store
 
 runner = CliRunner()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.app import app
 from api.http.routes.scoring import EXAMPLE
 from api.settings import get_settings
 
@@ -185,12 +185,12 @@ def test_without_a_store_url_the_default_store_is_named(tmp_path: Path, monkeypa
     ],
 )
 def test_a_store_is_named_without_credentials(url: str, named: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from api.cli import _store_name
+    from api.cli.desk import store_name
 
     monkeypatch.setenv("RINGSIGHT_GRAPH_URL", url)
     get_settings.cache_clear()
     try:
-        assert _store_name() == named
+        assert store_name() == named
     finally:
         get_settings.cache_clear()
 

@@ -14,7 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.bootstrap import build_desk
-from api.cli import SAMPLE, app
+from api.cli.app import app
+from api.cli.demo import SAMPLE
 from api.service.demo import DEMO_ACTOR, prepare_demo, sample_bad_actors, sample_records
 from api.service.desk import FraudDesk
 from api.settings import Settings, get_settings

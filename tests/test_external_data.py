@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app as cli_app
+from api.cli.app import app as cli_app
 from detectors.evaluation import Replay, evaluate, read_sorted, read_truth, replay, strengths
 from detectors.model import FEATURES
 from detectors.score import Scorer, ScoreResult

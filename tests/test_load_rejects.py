@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 import graph.loading as loading
-from api.cli import app
+from api.cli.app import app
 from graph.errors import Conflict, StoreUnavailable
 from graph.loading import LoadReport, load_applications, load_bad_actors
 from graph.normalise import NormalisedApplication, Normaliser

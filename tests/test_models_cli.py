@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.app import app
 from api.http.app import create_app
 from api.settings import Settings, get_settings
 from graph.store import open_store

@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.bootstrap import build_normaliser
-from api.cli import app
+from api.cli.app import app
 from api.settings import get_settings
 from fixtures.generator import generate, write_dataset
 from graph.errors import InvalidInput

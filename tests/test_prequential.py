@@ -130,7 +130,7 @@ def test_the_learned_path_recovers_after_drift(scorer: Scorer) -> None:
 
 
 def test_evaluate_learn_writes_both_paths(tmp_path: Path, cli_db: str) -> None:
-    from api.cli import app
+    from api.cli.app import app
 
     runner = CliRunner()
     data, out = tmp_path / "gen", tmp_path / "eval"

@@ -407,7 +407,7 @@ def ring_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def test_cli_detect_writes_rings_and_report_with_exit_codes(ring_db: str, tmp_path: Path) -> None:
-    from api.cli import app
+    from api.cli.app import app
 
     runner = CliRunner()
     out = tmp_path / "report"
@@ -436,7 +436,7 @@ def test_cli_detect_writes_rings_and_report_with_exit_codes(ring_db: str, tmp_pa
 def test_cli_detect_exits_3_when_the_store_is_unavailable(
     ring_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from api.cli import app
+    from api.cli.app import app
     from graph.errors import StoreUnavailable
 
     def down(*_: Any, **__: Any) -> Any:

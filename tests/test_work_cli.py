@@ -8,7 +8,7 @@ import copy
 from typer.testing import CliRunner
 
 from api.bootstrap import build_desk
-from api.cli import app
+from api.cli.app import app
 from api.http.routes.scoring import EXAMPLE
 from api.settings import get_settings
 from graph.records import ApplicationRecord

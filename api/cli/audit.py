@@ -8,6 +8,8 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from api.cli.desk import open_desk
+
 audit_app = typer.Typer(help="The append-only audit log: seal and verify.", no_args_is_help=True)
 console = Console(stderr=False)
 
@@ -15,9 +17,7 @@ console = Console(stderr=False)
 @audit_app.command("seal")
 def seal() -> None:
     """Seal the settled audit events after the last seal (the service does this every minute)."""
-    from api.cli import _desk
-
-    desk = _desk()
+    desk = open_desk()
     try:
         done = desk.seal()
     finally:
@@ -31,9 +31,7 @@ def seal() -> None:
 @audit_app.command("verify")
 def verify(seal_first: bool = typer.Option(False, "--seal", help="Seal the settled events first")) -> None:
     """Recompute the audit chain and check every seal: exit 1 if anything was changed."""
-    from api.cli import _desk
-
-    desk = _desk(read_only=not seal_first)  # verifying only reads: it runs beside a serving API
+    desk = open_desk(read_only=not seal_first)  # verifying only reads: it runs beside a serving API
     try:
         if seal_first:
             desk.seal()

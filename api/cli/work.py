@@ -10,15 +10,16 @@ import threading
 import typer
 from rich.console import Console
 
+from api.cli.desk import open_desk
+
 console = Console(stderr=True)
 
 
 def work(once: bool = typer.Option(False, "--once", help="Drain what is queued now, then exit")) -> None:
     """Drain the monitoring queue (re-score who each stored application links to) until stopped."""
-    from api.cli import _desk
     from api.service.monitoring_worker import MonitoringWorker
 
-    desk = _desk()
+    desk = open_desk()
     worker = MonitoringWorker(desk.store, desk.follow_ups())
     console.print(f"ringsight work: draining the monitoring queue as {worker.name}", markup=False)
     try:

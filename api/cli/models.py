@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from api.cli.desk import open_desk
 from graph.errors import RingsightError
 
 models_app = typer.Typer(help="Champion and challenger models: train, list, compare, promote.", no_args_is_help=True)
@@ -56,12 +57,6 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
-def _open(read_only: bool = False) -> Any:
-    from api.cli import _desk
-
-    return _desk(read_only=read_only)
-
-
 def _fail(exc: RingsightError) -> typer.Exit:
     console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
     return typer.Exit(2)
@@ -77,7 +72,7 @@ def train(
     """Fit a model on the stored applications with the labels known at --as-of; register it
     as the challenger (scored in shadow from then on)."""
     cutoff, delay = moment(as_of), duration(label_delay)
-    desk = _open()
+    desk = open_desk()
     try:
         model = desk.train_challenger(cutoff, delay, actor())
     except RingsightError as exc:
@@ -94,7 +89,7 @@ def _facts(meta: dict[str, Any]) -> dict[str, Any]:
 @models_app.command("list")
 def list_models() -> None:
     """The registry: champion, challenger and every registered version."""
-    desk = _open(read_only=True)
+    desk = open_desk(read_only=True)
     try:
         desk.refresh_models(force=True)
         reg = desk.model_registry()
@@ -126,7 +121,7 @@ def compare(
     if truth is not None:
         with truth.open(newline="") as fh:
             patterns = {row["application_id"]: row.get("pattern", "") for row in csv.DictReader(fh)}
-    desk = _open(read_only=True)
+    desk = open_desk(read_only=True)
     try:
         cutoff = moment(as_of) if as_of else desk.now()
         report = desk.compare_models(
@@ -143,7 +138,7 @@ def compare(
 def promote(version: Annotated[str, typer.Argument(help="A registered model version (m-...)")]) -> None:
     """Make a registered model the champion (audited); running services switch within
     RINGSIGHT_MODEL_REFRESH_SECONDS."""
-    desk = _open()
+    desk = open_desk()
     try:
         previous = desk.promote_model(version, actor())
     except RingsightError as exc:
@@ -161,7 +156,7 @@ def load_outcomes(
     applicant); rows that are refused are listed and the command exits 3."""
     if not path.exists():
         raise typer.BadParameter(f"{path} does not exist", param_hint="PATH")
-    desk = _open()
+    desk = open_desk()
     recorded, labelled, refused = 0, 0, []
     try:
         with path.open(newline="", encoding="utf-8") as fh:
