@@ -2,7 +2,7 @@
 
 Every error the project raises on purpose derives from :class:`RingsightError`;
 the HTTP layer maps each subclass to one status code in one place
-(``api/errors.py``)::
+(``api/http/errors.py``)::
 
     RingsightError
      +-- InvalidInput          bad data from a caller; names the field (422)
