@@ -1,5 +1,6 @@
-"""Abnormal application behaviour: velocity, account age, bot-like filling,
-edits between resubmissions, many identities on one device, geo jumps.
+"""Abnormal application behaviour: velocity, account age, bot-like filling, a form
+filled without a correction, a session with little besides the form, edits between
+resubmissions, many identities on one device, geo jumps.
 
 Values are raw measures (higher is more abnormal); the scorer compares them
 with the population baselines of the loaded model, so "fast" means faster
@@ -13,6 +14,7 @@ from bisect import bisect_left
 
 from detectors.signals import Observation, ScoringContext
 from detectors.wording import count, duration, kind_word, listing, number
+from graph.normalise import NormalisedApplication
 from graph.vocabulary import DAY, HOUR, node_kind
 
 NAME = "application_behaviour"
@@ -184,6 +186,47 @@ def _geo(ctx: ScoringContext) -> Observation:
     )
 
 
+NEUTRAL_FIELD_EDITS = 2
+"""The value an unknown edit count keeps: two edits, the usual for an honest form."""
+NEUTRAL_SESSION_EXTRA = 120.0
+"""The value an unknown session keeps: two minutes beyond the form, the usual."""
+
+
+def _field_edits(app: NormalisedApplication) -> Observation:
+    # A person corrects a field or two while typing; a form filled from a prepared sheet
+    # or a script has nothing to correct. Fewer edits is the higher value.
+    if app.field_edits is None:
+        value = -math.log1p(NEUTRAL_FIELD_EDITS)
+        return Observation("few_field_edits", value, "Field edits while filling the form unknown.", {}, known=False)
+    edits = max(0, app.field_edits)
+    sentence = (
+        "No field edited while filling the form."
+        if edits == 0
+        else f"{count(edits, 'field edit')} while filling the form."
+    )
+    return Observation("few_field_edits", -math.log1p(edits), sentence, {"field_edits": app.field_edits})
+
+
+def _session(app: NormalisedApplication) -> Observation:
+    # Time in the session besides filling the form: reading the offer, the terms, checking.
+    # Someone who only submits has little of it. A shorter extra time is the higher value.
+    if app.session_seconds is None or app.form_fill_seconds is None:
+        missing = "Session length unknown." if app.session_seconds is None else "Form-filling time unknown."
+        return Observation("short_session", -math.log1p(NEUTRAL_SESSION_EXTRA), missing, {}, known=False)
+    extra = app.session_seconds - app.form_fill_seconds
+    evidence = {"session_seconds": app.session_seconds, "form_fill_seconds": app.form_fill_seconds}
+    if extra <= 0:
+        sentence = (
+            f"The session ({duration(app.session_seconds)}) was no longer than filling the form "
+            f"({duration(app.form_fill_seconds)})."
+        )
+    else:
+        sentence = (
+            f"The session lasted {duration(extra)} besides the {duration(app.form_fill_seconds)} of filling the form."
+        )
+    return Observation("short_session", -math.log1p(max(0.0, extra)), sentence, evidence)
+
+
 def _account_age_sentence(age: float) -> str:
     if age > 0:
         return f"The account was created {duration(age)} before applying."
@@ -230,6 +273,8 @@ def observe(ctx: ScoringContext) -> list[Observation]:
         )
     else:
         out.append(Observation("bot_form_fill", -math.log1p(120.0), "Form-filling time unknown.", {}, known=False))
+    out.append(_field_edits(app))
+    out.append(_session(app))
     out.append(_edits(ctx))
     out.append(_identities(ctx))
     out.append(_geo(ctx))

@@ -143,6 +143,27 @@ def test_bot_filling_young_accounts_and_unknown_telemetry() -> None:
     assert bot["bot_form_fill"].known and bot["young_account"].known
 
 
+def test_a_form_filled_without_edits_with_nothing_else_read_is_higher_on_both_measures() -> None:
+    store = FakeStore()
+    sheet = observe(
+        application_behaviour, store, app("S1", "ss", T0, form_fill_seconds=30.0, field_edits=0, session_seconds=35.0)
+    )
+    person = observe(
+        application_behaviour, store, app("S2", "tt", T0, form_fill_seconds=95.0, field_edits=3, session_seconds=300.0)
+    )
+    unknown = observe(application_behaviour, store, app("S3", "uu", T0))
+    assert sheet["few_field_edits"].value == 0.0 > person["few_field_edits"].value
+    assert sheet["short_session"].value == -math.log1p(5.0)
+    assert sheet["short_session"].value > person["short_session"].value == -math.log1p(205.0)
+    # a session shorter than the form (clocks apart) counts as nothing besides it, not less
+    clipped = observe(application_behaviour, store, app("S4", "vv", T0, form_fill_seconds=40.0, session_seconds=30.0))
+    assert clipped["short_session"].value == 0.0
+    # unknown telemetry keeps the usual honest values (two edits, two minutes besides the form)
+    assert not unknown["few_field_edits"].known and not unknown["short_session"].known
+    assert unknown["few_field_edits"].value == -math.log1p(2)
+    assert unknown["short_session"].value == -math.log1p(120.0)
+
+
 def test_geo_jumps_and_edits_between_resubmissions() -> None:
     earlier = app("S0", "ss", T0 - HOUR, "employer:one", lat=39.9, lon=116.4, income=5000.0)  # Beijing
     store = FakeStore([earlier])

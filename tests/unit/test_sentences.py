@@ -156,6 +156,67 @@ CASES: tuple[Case, ...] = (
         "Form-filling time unknown.",
         known=False,
     ),
+    # field edits while filling: none, some, unknown
+    Case(
+        "no field edited",
+        BEHAVIOUR,
+        "few_field_edits",
+        S(form_fill_seconds=41.0, field_edits=0),
+        "No field edited while filling the form.",
+    ),
+    Case(
+        "one field edited",
+        BEHAVIOUR,
+        "few_field_edits",
+        S(field_edits=1),
+        "1 field edit while filling the form.",
+    ),
+    Case(
+        "field edits not sent",
+        BEHAVIOUR,
+        "few_field_edits",
+        S(form_fill_seconds=41.0, paste_events=2),
+        "Field edits while filling the form unknown.",
+        known=False,
+    ),
+    # the session besides the form: seconds, minutes, none, either side unknown
+    Case(
+        "session 50 s besides the form",
+        BEHAVIOUR,
+        "short_session",
+        S(form_fill_seconds=44.0, session_seconds=94.0),
+        "The session lasted 50 seconds besides the 44 seconds of filling the form.",
+    ),
+    Case(
+        "session minutes besides the form",
+        BEHAVIOUR,
+        "short_session",
+        S(form_fill_seconds=90.0, session_seconds=390.0),
+        "The session lasted 5 minutes besides the 1.5 minutes of filling the form.",
+    ),
+    Case(
+        "session no longer than the form",
+        BEHAVIOUR,
+        "short_session",
+        S(form_fill_seconds=41.0, session_seconds=40.0),
+        "The session (40 seconds) was no longer than filling the form (41 seconds).",
+    ),
+    Case(
+        "session not sent",
+        BEHAVIOUR,
+        "short_session",
+        S(form_fill_seconds=41.0),
+        "Session length unknown.",
+        known=False,
+    ),
+    Case(
+        "session sent without the form time",
+        BEHAVIOUR,
+        "short_session",
+        S(session_seconds=300.0),
+        "Form-filling time unknown.",
+        known=False,
+    ),
     # account age in every unit
     Case(
         "account 30 s old",
@@ -650,6 +711,8 @@ def test_unknown_inputs_have_no_strength_and_are_never_reasons() -> None:
         "velocity_employer",
         "young_account",
         "bot_form_fill",
+        "few_field_edits",
+        "short_session",
         "frequent_edits",
         "many_identities_device",
         "geo_jump",
@@ -668,7 +731,7 @@ def test_the_neutral_values_of_unknown_inputs_have_no_strength_in_the_shipped_mo
     scorer = Scorer.default()
     observed = scorer.observe(FakeStore([app("S0", "ss", T0 - HOUR)]), UNKNOWN_EVERYTHING)
     unknown = [obs for _, obs in observed if not obs.known]
-    assert len(unknown) == 9
+    assert len(unknown) == 11
     for obs in unknown:
         assert scorer.strength(obs.code, obs.value)[0] == 0.0, obs.code
 
