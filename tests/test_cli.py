@@ -79,6 +79,14 @@ def test_train_then_evaluate_with_the_trained_model(
     trained = json.loads(model.read_text())
     assert trained["version"].startswith("m-") and min(trained["weights"].values()) >= 0
     assert trained["baselines"]["bot_form_fill"]["n"] == 3000
+    assert trained["meta"]["regularisation_c"] == 1.0
+    # a smaller C (stronger L2) shrinks the weights of the same fit
+    shrunk_path = tmp_path / "shrunk.json"
+    r = runner.invoke(app, ["train", str(data), "--regularisation", "0.1", "--out", str(shrunk_path)])
+    assert r.exit_code == 0, r.output
+    shrunk = json.loads(shrunk_path.read_text())
+    assert shrunk["meta"]["regularisation_c"] == 0.1
+    assert sum(shrunk["weights"].values()) < sum(trained["weights"].values())
     monkeypatch.setenv("RINGSIGHT_MODEL_PATH", str(model))
     get_settings.cache_clear()
     r = runner.invoke(app, ["evaluate", str(data), "--out", str(out)])

@@ -35,6 +35,9 @@ def train(
     ] = False,
     as_of: Annotated[str | None, typer.Option(help="--from-store: labels and outcomes known by then")] = None,
     label_delay: Annotated[str, typer.Option(help="--from-store: how long a label takes to be known")] = "30d",
+    regularisation: Annotated[
+        float, typer.Option(min=1e-6, help="Inverse L2 strength C of the fit from DATA (smaller: smaller weights)")
+    ] = 1.0,
 ) -> None:
     """Learn baselines and weights from a labelled data set and write a versioned model file;
     or, with --from-store, register a challenger fitted on what the store knew at --as-of."""
@@ -50,7 +53,7 @@ def train(
     if data is None:
         raise typer.BadParameter("name a labelled data-set folder, or use --from-store", param_hint="DATA")
     scorer, played = _replayed(data)
-    model = fit(scorer, played)
+    model = fit(scorer, played, c=regularisation)
     model.save(out)
     console.print(f"model {model.version} written to {out}")
     for name, weight in sorted(model.weights.items(), key=lambda kv: -kv[1]):
