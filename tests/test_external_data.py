@@ -49,9 +49,9 @@ NORMALISER = Normaliser(b"external-data-test-key-0123456789", "CN")  # the defau
 FLAGGED = ("high", "critical")
 
 # Floors measured on the AWS registrations with the shipped model (labelled rows only), minus a margin.
-# Measured: ROC-AUC 0.504, PR-AUC 0.085 (base rate 0.083), recall at 5 % FPR 0.05; legitimate
-# registrations banded high/critical 1.64 % (18 of 1,099), 3.02 % (18 of 597) of those sharing an
-# identifier. The labels carry no shared-identifier signal (shared IP, e-mail or phone alone rank
+# Measured with m-0b591a32dde2: ROC-AUC 0.499, PR-AUC 0.089 (base rate 0.083), recall at 5 % FPR
+# 0.06; legitimate registrations banded high/critical 0.73 % (8 of 1,099), 1.34 % (8 of 597) of those
+# sharing an identifier. The labels carry no shared-identifier signal (shared IP, e-mail or phone alone rank
 # fraud at ROC-AUC 0.47-0.56; what does separate them is how rare the billing state is, a residence
 # attribute ringsight does not score), so the ranking floors only guard against scoring legitimate
 # sharing *above* fraud; the flag-rate ceilings guard the benign-sharing behaviour.
