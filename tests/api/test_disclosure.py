@@ -26,5 +26,13 @@ def test_a_scorer_sees_counts_where_an_investigator_sees_who(case_client: TestCl
     assert first in full, "an investigator sees the confirmed-fraud applicant"
     own = {as_scorer["applicant_id"], f"application:{body['application_id']}"}
     assert set(NODE.findall(shown)) <= own, "a scorer sees no one else's node id"
-    ring = next(r for r in as_scorer["reasons"] if r["code"] == "ring_confirmed_fraud")
-    assert ring["evidence"]["confirmed_fraud"] == 1, "the names became a count"
+    # Each list of other people's node ids became how many it held, under the same key.
+    lists = [
+        (i, key, len(value))
+        for i, reason in enumerate(as_investigator["reasons"])
+        for key, value in reason["evidence"].items()
+        if isinstance(value, list) and value and all(isinstance(v, str) and NODE.fullmatch(f'"{v}"') for v in value)
+    ]
+    assert lists, "the investigator's evidence names people (the ring, the confirmed fraud)"
+    for i, key, n in lists:
+        assert as_scorer["reasons"][i]["evidence"][key] == n, (key, "the names became a count")

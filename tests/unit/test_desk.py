@@ -157,14 +157,13 @@ def _linked_three(desk: FraudDesk) -> tuple[str, str]:
 def test_a_label_in_the_service_queues_its_rescoring_in_its_own_write(desk: FraudDesk, store: FakeStore) -> None:
     """Issue 11: the re-scores a label triggers are queued with the label (one store call
     writes the label, its audit event and the work) and done by the worker, not the call."""
+    desk.monitoring = "off"  # stored without their own monitoring: the label is what alerts
+    node, linked = _linked_three(desk)
     desk.monitoring = "queued"
     woken: list[bool] = []
     desk.work_queued = lambda: woken.append(True)
-    node, linked = _linked_three(desk)
     worker = MonitoringWorker(store, desk.follow_ups(), start=False)
-    worker.run_all()  # the stored applications' own monitoring
     decisions, calls, earlier = len(store.decision_log), len(store.calls), set(store.alert_book)
-    woken.clear()
     change = desk.label(node, "confirmed_fraud", "analyst:ana", "ID theft")
     assert (change.rescore, change.alerts) == ("queued", [])
     assert len(store.decision_log) == decisions and set(store.alert_book) == earlier, "nothing re-scored in the call"
