@@ -25,9 +25,11 @@ EDITED_KINDS: tuple[str, ...] = ("employer", "phone", "bank_account")
 """Identifiers whose change between resubmissions counts as an edit (with income)."""
 
 
-def _window_counts(times: list[float], as_of: float) -> dict[str, int]:
-    # +1: the application being scored is itself one of the applications in the window.
-    return {name: len(times) - bisect_left(times, as_of - span) + 1 for name, span in WINDOWS.items()}
+def _window_counts(times: list[float], at: float) -> dict[str, int]:
+    """Uses in each window before ``at`` (sorted ``times``; later ones are not counted).
+    +1: the application being scored is itself one of the applications in the window."""
+    end = bisect_left(times, at)
+    return {name: end - bisect_left(times, at - span) + 1 for name, span in WINDOWS.items()}
 
 
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -50,7 +52,7 @@ def _velocity(ctx: ScoringContext) -> list[Observation]:
             out.append(Observation(f"velocity_{kind}", 0.0, f"No earlier use of this {kind_word(kind)}.", {}))
             continue
         nid = ids[0]
-        counts = _window_counts([t for t, _ in usage[nid].recent], ctx.as_of)
+        counts = _window_counts([t for t, _ in usage[nid].recent], ctx.at)
         if nid in ctx.terminals():
             # The store's own kiosk: its pace is the store's footfall, not the applicant's.
             sentence = (
@@ -81,7 +83,7 @@ def _velocity(ctx: ScoringContext) -> list[Observation]:
             )
         out.append(Observation(f"velocity_{kind}", value, sentence, {"node_id": nid, "windows": counts}))
     earlier = [a.ts for a in ctx.history()]
-    counts = _window_counts(earlier, ctx.as_of)
+    counts = _window_counts(earlier, ctx.at)
     value = math.log1p(counts["24h"] - 1) + 0.5 * math.log1p(counts["7d"] - 1)
     amounts = [a.amount for a in ctx.history()[-5:] if a.amount is not None] + (
         [ctx.app.amount] if ctx.app.amount is not None else []
@@ -117,7 +119,7 @@ def _edits(ctx: ScoringContext) -> Observation:
                 compared.add(kind)
                 if before != now:
                     changes.append(f"{kind} {prev.application_id}")
-    span = ctx.as_of - prev_apps[0].ts
+    span = ctx.at - prev_apps[0].ts
     value = len(changes) / (1.0 + span / DAY / 30.0)
     evidence = {"changes": changes, "previous": [p.application_id for p in prev_apps]}
     earlier = (
@@ -147,7 +149,7 @@ def _identities(ctx: ScoringContext) -> Observation:
     if not devices:
         return Observation("many_identities_device", 0.0, "No earlier use of this device.", {})
     use = usage[devices[0]]
-    week = {who for t, who in use.recent if t >= ctx.as_of - 7 * DAY} | {ctx.subject}
+    week = {who for t, who in use.recent if ctx.at - 7 * DAY <= t < ctx.at} | {ctx.subject}
     # A burst of identities (all recent) is a farm; the same count spread over months is a kiosk.
     burst = len(week) / max(len(week), use.applicants)
     value = (len(week) - 1) * burst
@@ -173,7 +175,7 @@ def _geo(ctx: ScoringContext) -> Observation:
     last = prior[-1]
     assert last.lat is not None and last.lon is not None
     km = _km(last.lat, last.lon, here.lat, here.lon)
-    elapsed = max(0.0, ctx.as_of - last.ts)
+    elapsed = max(0.0, ctx.at - last.ts)
     # Under a quarter of an hour the time is too coarse to divide by: the speed is a floor.
     hours = max(elapsed / HOUR, 0.25)
     speed = km / hours

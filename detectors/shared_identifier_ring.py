@@ -232,7 +232,7 @@ def observe(ctx: ScoringContext) -> list[Observation]:
             who
             for nid in specific_ids
             for ts, who in usage[nid].recent
-            if who in ring and who != ctx.subject and ts >= ctx.as_of - RECENT
+            if who in ring and who != ctx.subject and ctx.at - RECENT <= ts < ctx.at
         }
     )
     fraud = [m for m, lab in ctx.labels([applicant_node(m) for m in members]).items() if lab.status == CONFIRMED_FRAUD]

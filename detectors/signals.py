@@ -105,6 +105,11 @@ class ScoringContext:
         self.app = app
         self.params = params
         self.as_of = snapshot.as_of
+        self.at = min(app.ts, snapshot.as_of)
+        """When the application's own behaviour is measured: its submission. The graph (who
+        is linked, labels, rings) is as of ``as_of``; a re-score with today's graph
+        (monitoring, ``as_of`` now) still measures velocity and the like around the
+        application, so a household member applying months later is no burst."""
 
     @property
     def subject(self) -> str:
@@ -129,8 +134,8 @@ class ScoringContext:
         return {n: known[n] for n in node_ids if n in known}
 
     def history(self) -> list[NormalisedApplication]:
-        """The applicant's earlier applications, oldest first."""
-        return list(self.snapshot.history)
+        """The applicant's applications before this one (before :attr:`at`), oldest first."""
+        return [a for a in self.snapshot.history if a.ts < self.at]
 
     def display(self, node_id: str) -> str:
         """The masked display of an identifier seen in the snapshot ("" if none is known)."""

@@ -200,3 +200,21 @@ def test_labels_with_monitoring_off_rescore_nobody(desk: FraudDesk, store: FakeS
     before = len(store.decision_log)
     assert desk.label(node, "confirmed_fraud", "analyst:ana", "ID theft").rescore == "off"
     assert len(store.decision_log) == before and not store.work_log
+
+
+def test_a_household_member_applying_months_later_alerts_nobody(desk: FraudDesk, store: FakeStore) -> None:
+    """Monitoring re-scores the first member with today's graph, but measures its own
+    behaviour (velocity, ring members active before it) around its own submission: the
+    second member's application today is no burst of the first's. (Measured around now, the
+    first member was re-scored critical and alerted freeze_recommended.)"""
+    first = desk.assess(
+        record(1, submitted_at="2026-08-20T10:00:00Z", device={"fingerprint": "home-kit"}), persist=True, actor="s"
+    )
+    desk.assess(record(2, device={"fingerprint": "home-kit"}), persist=True, actor="s")
+    alerts = desk.on_new_application("APP-000002")
+    assert alerts == [], [(a.tier, a.detail["reasons"]) for a in alerts]
+    rescored = [d for d in store.decision_log if d.trigger == "monitoring"]
+    assert [d.application_id for d in rescored] == ["APP-000001"]
+    velocity = [r for r in rescored[0].reasons if r["code"] == "velocity_device"]
+    assert all(r["evidence"]["windows"]["24h"] == 1 for r in velocity)
+    assert BANDS.index(rescored[0].band) <= BANDS.index("medium") and first.result.band == "low"
