@@ -8,8 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from api.http.app import create_app
 from api.http.routes.scoring import EXAMPLE
 from api.settings import Settings
 from graph.store.embedded.store import EmbeddedStore
+from tests import servers
 from tests.api.settle import settle
 
 SCORER = {"X-API-Key": "dev-scorer"}
@@ -225,22 +224,10 @@ def _free_port() -> int:
 
 
 def _serve(db: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "RINGSIGHT_GRAPH_URL": f"sqlite:///{db}"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.http.app:create_app", "--factory", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
+    proc = servers.start(port, {"RINGSIGHT_GRAPH_URL": f"sqlite:///{db}"})
+    if servers.ready(proc, f"http://127.0.0.1:{port}", 30):
+        return proc
+    servers.stop(proc, grace=0)
     raise AssertionError("service did not become ready")
 
 

@@ -4,10 +4,7 @@ applicant and tier, and the monitoring queue drained once (real uvicorn processe
 from __future__ import annotations
 
 import copy
-import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +15,7 @@ import pytest
 
 from api.http.routes.scoring import EXAMPLE
 from graph.store import GraphStore, open_store
+from tests import servers
 from tests.api.conftest import free_port
 
 pytestmark = pytest.mark.neo4j
@@ -28,32 +26,11 @@ ADMIN = {"X-API-Key": "dev-admin"}
 
 def _serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.http.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
-        env={**os.environ, "RINGSIGHT_GRAPH_URL": url, "RINGSIGHT_NEO4J_TIMEOUT_SECONDS": "20"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = servers.start(port, {"RINGSIGHT_GRAPH_URL": url, "RINGSIGHT_NEO4J_TIMEOUT_SECONDS": "20"})
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    os.killpg(proc.pid, signal.SIGKILL)
+    if servers.ready(proc, base, 90):
+        return proc, base
+    servers.stop(proc, grace=0)
     raise AssertionError("a replica did not become ready")
 
 
@@ -65,8 +42,7 @@ def replicas(neo4j_url: str, wipe_neo4j: Callable[[], None]) -> Iterator[list[st
         yield [base for _, base in started]
     finally:
         for proc, _ in started:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(20)
+            servers.stop(proc, grace=20)
 
 
 def application(n: int, device: str, month: str) -> dict[str, Any]:

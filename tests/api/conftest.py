@@ -3,23 +3,19 @@ on a free port in 8200-8299 (a SQLite store of the test's own)."""
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from api.http.app import create_app
 from api.settings import Settings
 from graph.store.embedded.store import EmbeddedStore
+from tests import servers
 from tests.api.casework import case_client, chain  # noqa: F401 - fixtures of the casework tests
 
 SCORER = {"X-API-Key": "dev-scorer"}
@@ -77,42 +73,12 @@ class Server:
 def _start(db: Path, env: dict[str, str]) -> Server:
     for _ in range(3):
         port = free_port()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.http.app:create_app",
-                "--factory",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            env={**os.environ, "RINGSIGHT_GRAPH_URL": f"sqlite:///{db}", **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        proc = servers.start(port, {"RINGSIGHT_GRAPH_URL": f"sqlite:///{db}", **env})
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    return Server(url, port, proc)
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        _stop(proc)  # the port was taken meanwhile, or the server did not come up: try once more
+        if servers.ready(proc, url, 30):
+            return Server(url, port, proc)
+        servers.stop(proc)  # the port was taken meanwhile, or the server did not come up: try once more
     raise AssertionError("the server did not become ready")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -122,4 +88,4 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         yield server
     finally:
-        _stop(server.process)
+        servers.stop(server.process)

@@ -5,11 +5,7 @@
 from __future__ import annotations
 
 import copy
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +20,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from api.http.routes.scoring import EXAMPLE
+from tests import servers
 
 SCORER = {"X-API-Key": "dev-scorer"}
 INVESTIGATOR = {"X-API-Key": "dev-investigator"}
@@ -42,45 +39,15 @@ def _free_port() -> int:
 def running_service(tmp: Path) -> Iterator[str]:
     """The real service (uvicorn, development keys) on a fresh SQLite file; yields its URL."""
     port, log = _free_port(), tmp / "service.log"
-    env = {**os.environ, "RINGSIGHT_GRAPH_URL": f"sqlite:///{tmp / 'c.db'}"}
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.http.app:create_app",
-                "--factory",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        proc = servers.start(port, {"RINGSIGHT_GRAPH_URL": f"sqlite:///{tmp / 'c.db'}"}, out)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"service did not become ready:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+        if not servers.ready(proc, url, 30):
+            raise AssertionError(f"service did not become ready:\n{log.read_text()[-3000:]}")
         yield url
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        servers.stop(proc)
 
 
 def application(n: int, month: int = 1, day: int = 10, **changes: Any) -> dict[str, Any]:
