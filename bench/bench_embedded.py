@@ -17,7 +17,8 @@ never stored: they are the applications scored. Then, each in a fresh process:
   (p50, p99, mean), and the naive baseline in the same process,
   ``graph.store.snapshot.assemble`` over the store's point reads (every answer compared);
 - **writes**: ``store.record_assessment`` of every held-out application on a copy of the
-  store (p50, p99, mean; the tail merged into the arrays every 1,000 writes);
+  store, with its monitoring queue row as the service writes it (p50, p99, mean; the tail
+  merged into the arrays every 1,000 writes);
 - **rings**: a full ring run (``detectors.rings.detect_rings``, which writes the rings
   on its first run and finds them unchanged after), and its component step beside the
   baseline, :func:`graph.store.in_process.linked_components` over ``store.links()``.
@@ -167,7 +168,7 @@ def child_snapshot(db: Path, data: Path, held_out: int) -> dict[str, Any]:
 
 def child_writes(db: Path, data: Path, held_out: int) -> dict[str, Any]:
     """Store the held-out applications one by one (``record_assessment``: the application, its
-    decision and audit event in one transaction) on a copy of the store, with the tail merged
+    decision, audit event and monitoring queue row in one transaction) on a copy of the store, with the tail merged
     into the arrays every ``tail`` writes, as a long-running service merges every 16,384."""
     import graph.store.embedded.index as index_module
     from graph.normalise import Normaliser
@@ -196,7 +197,7 @@ def child_writes(db: Path, data: Path, held_out: int) -> dict[str, Any]:
             decision = Decision(app.application_id, app.ts, 0.2, "low", "approve", [], "bench")
             audit = AuditEntry(app.ts, "bench", "score", app.application_id, {})
             started = clock()
-            store.record_assessment(app, decision, audit)
+            store.record_assessment(app, decision, audit, monitor=True)  # as the service writes: with its queue row
             seconds.append(clock() - started)
         merges = sorted(seconds)[-(len(apps) // tail) :] if len(apps) >= tail else []
         return {
