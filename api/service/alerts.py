@@ -18,9 +18,15 @@ _NEXT: dict[str, tuple[str, ...]] = {
 """Where an alert may move from each status (an alert never goes back)."""
 
 
+def label_trigger(status: str, node_id: str) -> str:
+    """The trigger of the alerts a label change on ``node_id`` raised (``status``: the new
+    label, or ``removed``)."""
+    return f"label:{status}:{node_id}"
+
+
 def label_triggers(node_id: str) -> list[str]:
     """The triggers of the alerts a label on ``node_id`` raised (see ``Labelling.label``)."""
-    return [f"label:{status}:{node_id}" for status in LABEL_STATUSES]
+    return [label_trigger(status, node_id) for status in LABEL_STATUSES]
 
 
 class Alerting(DeskBase):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from api.service.alerts import Alerting
+from api.service.alerts import Alerting, label_trigger
 from api.service.monitoring import Monitoring
 from graph.errors import InvalidInput, NotFound
 from graph.store import Alert, Label
@@ -19,6 +19,8 @@ from graph.store.work_queue import MONITOR, RELABEL, FollowUp
 from graph.vocabulary import LABEL_STATUSES, node_kind
 
 Rescore = Literal["queued", "done", "off"]
+REMOVED = "removed"
+"""The status of a label change that withdrew the label (its trigger: ``label:removed:<node>``)."""
 
 
 @dataclass(frozen=True)
@@ -47,14 +49,13 @@ class Labelling(Monitoring, Alerting):
         previous = self.store.labels([node_id]).get(node_id)
         at = self.now()
         hush = [node_id.partition(":")[2]] if quiet and node_kind(node_id) == "applicant" else []
-        trigger = f"label:{status}:{node_id}"
         audit = AuditEntry(
             at, actor, f"label:{status}", node_id, {"reason": reason, "previous": previous.status if previous else None}
         )
-        self.store.set_label(Label(node_id, status, actor, at, reason), audit, self._follow_up(node_id, trigger, hush))
+        self.store.set_label(Label(node_id, status, actor, at, reason), audit, self._follow_up(node_id, status, hush))
         if previous is not None and previous.status != status:
             self.withdraw_cause(node_id, actor, f"label {previous.status} replaced by {status}: {reason}")
-        return self._rescored(node_id, trigger, hush)
+        return self._rescored(node_id, status, hush)
 
     def remove_label(self, node_id: str, actor: str, reason: str) -> LabelChange:
         previous = self.store.labels([node_id]).get(node_id)
@@ -62,11 +63,10 @@ class Labelling(Monitoring, Alerting):
             raise NotFound("label", node_id)
         if not reason.strip():
             raise InvalidInput("reason", "a reason is required")
-        trigger = f"label:removed:{node_id}"
         audit = AuditEntry(self.now(), actor, "label:removed", node_id, {"reason": reason, "previous": previous.status})
-        self.store.remove_label(node_id, audit, self._follow_up(node_id, trigger, []))
+        self.store.remove_label(node_id, audit, self._follow_up(node_id, REMOVED, []))
         self.withdraw_cause(node_id, actor, f"label {previous.status} removed: {reason}")
-        return self._rescored(node_id, trigger, [])
+        return self._rescored(node_id, REMOVED, [])
 
     def follow_ups(self) -> dict[str, Callable[[str], list[Alert]]]:
         """What the monitoring worker runs for each kind of queued work."""
@@ -76,27 +76,30 @@ class Labelling(Monitoring, Alerting):
         """The queued re-scoring of a label change (``subject`` from :meth:`_follow_up`).
         Skipped when the label has changed again since: that change queued its own."""
         work = json.loads(subject)
-        node_id, trigger = work["node"], work["trigger"]
-        status = trigger.split(":", 2)[1]
+        node_id, status = work["node"], work["status"]
         current = self.store.labels([node_id]).get(node_id)
-        if (current.status if current is not None else "removed") != status:
+        if (current.status if current is not None else REMOVED) != status:
             return []
-        return self._monitor_change(node_id, trigger, work["quiet"])
+        return self._monitor_change(node_id, status, work["quiet"])
 
-    def _follow_up(self, node_id: str, trigger: str, quiet: list[str]) -> FollowUp | None:
+    def _follow_up(self, node_id: str, status: str, quiet: list[str]) -> FollowUp | None:
+        """The queue item of a label change (``status``: the new label, or ``removed``)."""
         if self.monitoring != "queued":
             return None
-        return FollowUp(RELABEL, json.dumps({"node": node_id, "trigger": trigger, "quiet": quiet}), self.now())
+        return FollowUp(RELABEL, json.dumps({"node": node_id, "status": status, "quiet": quiet}), self.now())
 
-    def _rescored(self, node_id: str, trigger: str, quiet: list[str]) -> LabelChange:
+    def _rescored(self, node_id: str, status: str, quiet: list[str]) -> LabelChange:
+        if self.monitoring == "inline":
+            return LabelChange("done", self._monitor_change(node_id, status, quiet))
         if self.monitoring == "queued":
             self.work_queued()
-        elif self.monitoring == "inline":
-            return LabelChange("done", self._monitor_change(node_id, trigger, quiet))
-        return LabelChange("queued" if self.monitoring == "queued" else "off")
+            return LabelChange("queued")
+        return LabelChange("off")
 
-    def _monitor_change(self, node_id: str, trigger: str, quiet: list[str]) -> list[Alert]:
-        return self.monitor(self.affected_by([node_id]), trigger=trigger, quiet=frozenset(quiet))
+    def _monitor_change(self, node_id: str, status: str, quiet: list[str]) -> list[Alert]:
+        """Re-score whom the change reaches; their alerts name it by :func:`label_trigger`
+        (what :meth:`~api.service.alerts.Alerting.withdraw_cause` resolves)."""
+        return self.monitor(self.affected_by([node_id]), trigger=label_trigger(status, node_id), quiet=frozenset(quiet))
 
     def _require_node(self, node_id: str) -> None:
         kind, _, key = node_id.partition(":")

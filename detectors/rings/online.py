@@ -37,7 +37,7 @@ from detectors.rings.lineage import ring_id_of
 from detectors.rings.params import RingParams
 from detectors.signals import DetectorParams
 from graph.normalise import NormalisedApplication
-from graph.store import GraphStore, Label, RingRecord, ScoringSnapshot
+from graph.store import GraphStore, IdentifierUsage, Label, RingRecord, ScoringSnapshot
 from graph.store.online_rings import OnlineRings, RingJoin, RingMembership
 from graph.vocabulary import DAY, USAGE_WINDOW
 
@@ -115,17 +115,7 @@ def links_read(
     linking = _specific(app, detector, params)
     linking = _unlabelled(linking, store.labels(linking) if linking else {})
     usage = store.identifier_usage(linking, app.ts + 1.0, window, detector.hub_limit) if linking else {}
-    key = app.applicant_key
-    via_of: dict[str, set[str]] = {}
-    recent: set[str] = set()
-    for nid, use in usage.items():
-        if use.applicants > detector.hub_limit:
-            continue
-        for other in use.members:
-            if other != key:
-                via_of.setdefault(other, set()).add(nid)
-        recent.update(k for _, k in use.recent if k != key)
-    return Links(linking, via_of, recent)
+    return _links(app, linking, usage, detector.hub_limit, window)
 
 
 def links_of_snapshot(
@@ -133,19 +123,26 @@ def links_of_snapshot(
 ) -> Links:
     """The same :class:`Links` from the scoring snapshot of the application (read before it
     was written, as of its submission): no read at all. The snapshot's labels are current
-    and its usage holds every earlier use of the application's identifiers; the application
-    itself is counted in, as the store counts it once written."""
-    key = app.applicant_key
+    and its usage holds every earlier use of the application's identifiers."""
     linking = _unlabelled(_specific(app, detector, params), snapshot.labels)
+    return _links(app, linking, snapshot.usage, detector.hub_limit, window)
+
+
+def _links(
+    app: NormalisedApplication, linking: list[str], usage: Mapping[str, IdentifierUsage], hub_limit: int, window: float
+) -> Links:
+    """Whom ``linking`` links the application's applicant to, over ``usage`` read before or
+    after the application was written: the application is counted in either way (a read
+    after the write already lists its applicant among a non-hub's members), and a use is
+    recent within the ``window`` that ends just after the application."""
+    key = app.applicant_key
     since = app.ts + 1.0 - window
     via_of: dict[str, set[str]] = {}
     recent: set[str] = set()
     for nid in linking:
-        use = snapshot.usage.get(nid)
-        if use is None:
-            continue
-        if use.applicants + (key not in use.members) > detector.hub_limit:
-            continue  # a hub once this application is counted in
+        use = usage.get(nid)
+        if use is None or use.applicants + (key not in use.members) > hub_limit:
+            continue  # unused before, or a hub once this application is counted in
         for other in use.members:
             if other != key:
                 via_of.setdefault(other, set()).add(nid)

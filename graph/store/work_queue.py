@@ -20,7 +20,8 @@ from dataclasses import dataclass
 MONITOR = "monitor"
 """Re-score who a stored application links to (subject: the application id)."""
 RELABEL = "relabel"
-"""Re-score who a label's change reaches (subject: :func:`relabel_subject`)."""
+"""Re-score who a label's change reaches (subject: its node, new status and the applicants not
+to alert, as JSON written by :class:`api.service.labels.Labelling`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ serialised by a lock.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -134,19 +135,25 @@ class EmbeddedStore(
     def _ready(self) -> GraphIndex:
         """The index with every acknowledged write in it (call under the lock)."""
         if self._index is None:
-            if self.read_only:
-                with read_snapshot(self._db):
-                    self._index, self.opened = startup.open_index(self._db, self._path, self._identity)
-                self._caught_up_at = time.monotonic()
-            else:
+            with self._reading():
                 self._index, self.opened = startup.open_index(self._db, self._path, self._identity)
         elif self.read_only and time.monotonic() - self._caught_up_at >= READ_ONLY_CATCH_UP:
-            with read_snapshot(self._db):
+            with self._reading():
                 startup.catch_up(self._db, self._index)
                 self._read_labels()
-            self._caught_up_at = time.monotonic()
         self._index.settle()
         return self._index
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Reads of the database into the index: one read transaction when read-only (the
+        owner process commits meanwhile), noted as the last catch-up."""
+        if not self.read_only:
+            yield
+            return
+        with read_snapshot(self._db):
+            yield
+        self._caught_up_at = time.monotonic()
 
     def _writable(self) -> GraphIndex:
         """The index for a write: its key tables are always current, so queued bulk writes

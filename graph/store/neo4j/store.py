@@ -68,7 +68,7 @@ from graph.store.neo4j.rows import (
     to_json,
     usage_rows,
 )
-from graph.store.neo4j.work_queue import Q_ENQUEUE, WorkNodes
+from graph.store.neo4j.work_queue import WorkNodes, queue_in
 from graph.store.records import (
     AuditEntry,
     AuditEvent,
@@ -426,7 +426,7 @@ class Neo4jStore(OnlineRingNodes, CaseNodes, AuditSealNodes, WorkNodes, Investig
             tx.run(q.Q_RECORD_DECISION, seq=new_seq(), **decision_params(decision)).consume()
             tx.run(q.Q_APPEND_AUDIT, seq=new_seq(), **audit_params(audit)).consume()
             if monitor:
-                tx.run(Q_ENQUEUE, seq=new_seq(), kind=MONITOR, subject=app.application_id, at=decision.at).consume()
+                queue_in(tx, FollowUp(MONITOR, app.application_id, decision.at))
             return Recorded(True)
 
         return self._write_settled("record_assessment", work, self._timeout)
@@ -654,10 +654,15 @@ class Neo4jStore(OnlineRingNodes, CaseNodes, AuditSealNodes, WorkNodes, Investig
 
     # -- labels -----------------------------------------------------------------------------------
     def set_label(self, label: Label, audit: AuditEntry | None = None, follow_up: FollowUp | None = None) -> None:
-        params: dict[str, Any] = {"node_id": label.node_id, "status": label.status, "by": label.by, "at": label.at}
-
         def work(tx: neo4j.ManagedTransaction) -> None:
-            tx.run(q.Q_SET_LABEL, reason=label.reason, **params).consume()
+            tx.run(
+                q.Q_SET_LABEL,
+                node_id=label.node_id,
+                status=label.status,
+                by=label.by,
+                at=label.at,
+                reason=label.reason,
+            ).consume()
             _consequences(tx, audit, follow_up)
 
         self._write_settled("set_label", work, self._timeout)
@@ -841,4 +846,4 @@ def _consequences(tx: neo4j.ManagedTransaction, audit: AuditEntry | None, follow
     if audit is not None:
         tx.run(q.Q_APPEND_AUDIT, seq=new_seq(), **audit_params(audit)).consume()
     if follow_up is not None:
-        tx.run(Q_ENQUEUE, seq=new_seq(), kind=follow_up.kind, subject=follow_up.subject, at=follow_up.at).consume()
+        queue_in(tx, follow_up)

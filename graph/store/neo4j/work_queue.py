@@ -16,9 +16,15 @@ from typing import TYPE_CHECKING, Any
 import neo4j
 
 from graph.store.neo4j.rows import new_seq
-from graph.store.work_queue import WorkItem
+from graph.store.work_queue import FollowUp, WorkItem
 
 Q_ENQUEUE = "CREATE (:Work {seq: $seq, kind: $kind, subject: $subject, at: $at, attempts: 0})"
+
+
+def queue_in(tx: neo4j.ManagedTransaction, work: FollowUp) -> None:
+    """Queue one item inside the caller's transaction (the write that causes it)."""
+    tx.run(Q_ENQUEUE, seq=new_seq(), kind=work.kind, subject=work.subject, at=work.at).consume()
+
 
 Q_CLAIM = """
 MATCH (w:Work) WHERE w.holder IS NULL OR w.until < $now
